@@ -1,0 +1,241 @@
+"""Supplier records and reference data in, model inputs out: the only place features are derived.
+
+Both the HTTP service and training go through :func:`derive_features`, so the two cannot drift
+apart. Records arrive as :class:`RecordColumns` (categorical fields already coded as integers),
+which the pydantic path (:func:`columns_from_records`) and the vectorised CSV path both build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from supplier_risk.record import (
+    END_USES,
+    LICENCE_ORDER,
+    SUPPLIER_TYPE_ORDER,
+    SupplierRecord,
+)
+from supplier_risk.reference import Reference
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "china_share",
+    "licence_type",
+    "end_use",
+    "inventory_buffer_days",
+    "alternate_suppliers",
+    "supplier_type",
+    "controlled",
+)
+"""Model inputs, in column order. Categorical inputs are ordinal codes:
+licence_type by LICENCE_ORDER, end_use by sensitivity rank (low 0 .. critical 3),
+supplier_type by SUPPLIER_TYPE_ORDER, controlled 0/1."""
+
+MONOTONE: dict[str, int] = {
+    "china_share": 1,
+    "licence_type": 1,
+    "end_use": 1,
+    "inventory_buffer_days": -1,
+    "alternate_suppliers": -1,
+    "supplier_type": 0,
+    "controlled": 1,
+}
+"""Direction each input may move the risk in (DOMAIN.md 'What the model should learn')."""
+
+LICENCE_INDIVIDUAL = LICENCE_ORDER.index("individual")
+LICENCE_DENIED = LICENCE_ORDER.index("denied")
+LICENCE_NOT_REQUIRED = LICENCE_ORDER.index("not_required")
+MISSING_CODE = -1
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+ObjArray = NDArray[np.object_]
+DateArray = NDArray[np.datetime64]
+
+
+@dataclass(frozen=True)
+class RecordColumns:
+    """Validated supplier records, column by column, categorical fields as integer codes."""
+
+    supplier_id: ObjArray
+    material: IntArray
+    """index into the reference materials table, in file order"""
+    origin_country: ObjArray
+    china_share: FloatArray
+    """NaN where not given"""
+    licence: IntArray
+    """index into LICENCE_ORDER"""
+    end_use: IntArray
+    """index into END_USES"""
+    buffer_days: FloatArray
+    alternates: FloatArray
+    """NaN where not given"""
+    supplier_type: IntArray
+    """index into SUPPLIER_TYPE_ORDER, -1 where not given"""
+    destination_country: ObjArray
+    """None where not given"""
+    as_of: DateArray
+    """datetime64[D], NaT where not given"""
+
+    def __len__(self) -> int:
+        return int(self.material.shape[0])
+
+    def take(self, rows: IntArray) -> RecordColumns:
+        """Return the given rows."""
+        return RecordColumns(**{k: getattr(self, k)[rows] for k in self.__dataclass_fields__})
+
+    def replace(self, **columns: NDArray[np.generic]) -> RecordColumns:
+        """Return a copy with some columns replaced."""
+        current = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        current.update(columns)
+        return RecordColumns(**current)
+
+
+@dataclass(frozen=True)
+class Features:
+    """Model inputs for a batch of records, with what was assumed to get them."""
+
+    matrix: FloatArray
+    """shape (n, len(FEATURE_NAMES))"""
+    as_of: DateArray
+    china_share_defaulted: NDArray[np.bool_]
+    alternates_defaulted: NDArray[np.bool_]
+    supplier_type_defaulted: NDArray[np.bool_]
+    as_of_defaulted: NDArray[np.bool_]
+    licence_given: IntArray
+    rule_applied: ObjArray
+    """name of the policy rule that raised the licence status, or None"""
+    destination_unknown_rule: ObjArray
+    """name of a rule that could apply if destination_country were known, or None"""
+
+
+def columns_from_records(
+    records: Sequence[SupplierRecord], reference: Reference
+) -> RecordColumns:
+    """Code a list of validated records as columns."""
+    material_index = {code: i for i, code in enumerate(reference.materials)}
+    licence_index = {v: i for i, v in enumerate(LICENCE_ORDER)}
+    end_use_index = {v: i for i, v in enumerate(END_USES)}
+    type_index = {v: i for i, v in enumerate(SUPPLIER_TYPE_ORDER)}
+    n = len(records)
+    nan = float("nan")
+    return RecordColumns(
+        supplier_id=np.array([r.supplier_id for r in records], dtype=object),
+        material=np.fromiter((material_index[r.material] for r in records), np.int64, n),
+        origin_country=np.array([r.origin_country for r in records], dtype=object),
+        china_share=np.fromiter(
+            (nan if r.china_share is None else r.china_share for r in records), np.float64, n
+        ),
+        licence=np.fromiter((licence_index[r.licence_type] for r in records), np.int64, n),
+        end_use=np.fromiter((end_use_index[r.end_use] for r in records), np.int64, n),
+        buffer_days=np.fromiter((r.inventory_buffer_days for r in records), np.float64, n),
+        alternates=np.fromiter(
+            (nan if r.alternate_suppliers is None else r.alternate_suppliers for r in records),
+            np.float64,
+            n,
+        ),
+        supplier_type=np.fromiter(
+            (
+                MISSING_CODE if r.supplier_type is None else type_index[r.supplier_type]
+                for r in records
+            ),
+            np.int64,
+            n,
+        ),
+        destination_country=np.array([r.destination_country for r in records], dtype=object),
+        as_of=np.array(
+            [np.datetime64("NaT") if r.as_of is None else np.datetime64(r.as_of, "D") for r in records],
+            dtype="datetime64[D]",
+        ),
+    )
+
+
+def _controlled_table(reference: Reference, days: DateArray) -> NDArray[np.bool_]:
+    """Return controlled[day_index, material_index] for each distinct day."""
+    codes = list(reference.materials.values())
+    table = np.zeros((len(days), len(codes)), dtype=bool)
+    for i, day in enumerate(days.astype(object)):
+        in_force = reference.policy.lists_in_force(day)
+        table[i] = [m.control_list is not None and m.control_list in in_force for m in codes]
+    return table
+
+
+def derive_features(
+    columns: RecordColumns, reference: Reference, today: dt.date
+) -> Features:
+    """Turn coded records into the model's input matrix, filling defaults and applying rules."""
+    n = len(columns)
+    as_of_missing = np.isnat(columns.as_of)
+    as_of = np.where(as_of_missing, np.datetime64(today, "D"), columns.as_of)
+    days, day_index = np.unique(as_of, return_inverse=True)
+    day_index = day_index.reshape(-1)
+
+    origin_cn = columns.origin_country == "CN"
+    share_missing = np.isnan(columns.china_share)
+    china_share = np.where(share_missing, np.where(origin_cn, 1.0, 0.5), columns.china_share)
+    alternates_missing = np.isnan(columns.alternates)
+    alternates = np.where(alternates_missing, 0.0, columns.alternates)
+    type_missing = columns.supplier_type == MISSING_CODE
+    supplier_type = np.where(type_missing, 0, columns.supplier_type)
+
+    controlled = _controlled_table(reference, days)[day_index, columns.material]
+    end_use_rank_of = np.array([reference.sensitivity_rank(e) for e in END_USES], dtype=np.int64)
+    end_use_rank = end_use_rank_of[columns.end_use]
+
+    licence = columns.licence.copy()
+    rule_applied = np.full(n, None, dtype=object)
+    destination_unknown_rule = np.full(n, None, dtype=object)
+    magnet_of = np.array([m.magnet for m in reference.materials.values()], dtype=bool)
+    is_magnet = magnet_of[columns.material]
+    destination_missing = np.equal(columns.destination_country, None)
+    day_list = days.astype(object)
+    for rule in reference.policy.rules:
+        active_on_day = np.array([rule.in_force_on(d) for d in day_list], dtype=bool)
+        if not active_on_day.any():
+            continue
+        active = active_on_day[day_index]
+        if rule.kind == "extraterritorial" and rule.threshold_china_share is not None:
+            hit = (
+                active
+                & ~origin_cn
+                & is_magnet
+                & controlled
+                & (china_share >= rule.threshold_china_share)
+                & (licence == LICENCE_NOT_REQUIRED)
+            )
+            licence[hit] = LICENCE_INDIVIDUAL
+            rule_applied[hit] = rule.name
+        elif rule.kind == "destination_end_use_denial":
+            end_use_hit = np.isin(columns.end_use, [END_USES.index(e) for e in rule.end_uses])
+            destination_hit = np.isin(
+                columns.destination_country, np.array(rule.destination_countries, dtype=object)
+            )
+            hit = active & end_use_hit & destination_hit & (licence < LICENCE_DENIED)
+            licence[hit] = LICENCE_DENIED
+            rule_applied[hit] = rule.name
+            unknown = active & end_use_hit & destination_missing
+            destination_unknown_rule[unknown] = rule.name
+
+    matrix = np.empty((n, len(FEATURE_NAMES)), dtype=np.float64)
+    matrix[:, 0] = china_share
+    matrix[:, 1] = licence
+    matrix[:, 2] = end_use_rank
+    matrix[:, 3] = columns.buffer_days
+    matrix[:, 4] = alternates
+    matrix[:, 5] = supplier_type
+    matrix[:, 6] = controlled
+    return Features(
+        matrix=matrix,
+        as_of=as_of,
+        china_share_defaulted=share_missing,
+        alternates_defaulted=alternates_missing,
+        supplier_type_defaulted=type_missing,
+        as_of_defaulted=as_of_missing,
+        licence_given=columns.licence,
+        rule_applied=rule_applied,
+        destination_unknown_rule=destination_unknown_rule,
+    )

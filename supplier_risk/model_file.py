@@ -1,0 +1,221 @@
+"""The JSON model file of CONTRACT.md section 3: schema, canonical hash, load and dump."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from supplier_risk.errors import ModelFileError
+
+FORMAT_VERSION = 1
+MAX_MODEL_BYTES = 50 * 1024 * 1024
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class FeatureSpec(_Strict):
+    """One model input and how its values are coded."""
+
+    name: str
+    kind: Literal["numeric", "ordinal", "binary"]
+    levels: tuple[str, ...] | None = Field(
+        default=None, description="for ordinal inputs: the label of code 0, 1, ..."
+    )
+    monotone: Literal[-1, 0, 1] = Field(description="1: risk never falls as it rises; -1: never rises")
+    description: str = ""
+
+
+class Term(_Strict):
+    """A step-function lookup table over one or two inputs.
+
+    For input k, bin ``i`` holds the values x with ``edges[k][i-1] < x <= edges[k][i]``;
+    bin 0 is everything up to ``edges[k][0]`` and the last bin everything above the last edge.
+    ``values`` is indexed by the bins of each input in order (a list, or a list of lists).
+    """
+
+    name: str
+    features: tuple[str, ...] = Field(min_length=1, max_length=2)
+    edges: tuple[tuple[float, ...], ...]
+    values: tuple[float, ...] | tuple[tuple[float, ...], ...]
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> Term:
+        if len(self.edges) != len(self.features):
+            raise ValueError(f"term {self.name}: one edge list per feature is required")
+        for edges in self.edges:
+            if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+                raise ValueError(f"term {self.name}: edges must be strictly increasing")
+        rows = self.values
+        if len(self.features) == 1:
+            if len(rows) != len(self.edges[0]) + 1 or not all(isinstance(v, float) for v in rows):
+                raise ValueError(f"term {self.name}: needs {len(self.edges[0]) + 1} values")
+        else:
+            ok = len(rows) == len(self.edges[0]) + 1 and all(
+                isinstance(r, tuple) and len(r) == len(self.edges[1]) + 1 for r in rows
+            )
+            if not ok:
+                raise ValueError(
+                    f"term {self.name}: needs a {len(self.edges[0]) + 1} x "
+                    f"{len(self.edges[1]) + 1} table of values"
+                )
+        return self
+
+
+class Bands(_Strict):
+    """Probability thresholds between the risk bands."""
+
+    labels: tuple[str, ...] = ("low", "medium", "high", "critical")
+    thresholds: tuple[float, ...] = (0.10, 0.25, 0.50)
+
+    @model_validator(mode="after")
+    def _check(self) -> Bands:
+        if len(self.labels) != len(self.thresholds) + 1:
+            raise ValueError("bands: one more label than thresholds is required")
+        if list(self.thresholds) != sorted(set(self.thresholds)) or not all(
+            0.0 < t < 1.0 for t in self.thresholds
+        ):
+            raise ValueError("bands: thresholds must be strictly increasing, inside (0, 1)")
+        return self
+
+
+class TrainingInfo(_Strict):
+    """What the model was trained on and how."""
+
+    rows: int
+    held_out_rows: int
+    data_sha256: str
+    as_of_min: str
+    as_of_max: str
+    positive_rate: float
+    source: str
+    estimator: str
+    params: dict[str, Any] = {}
+    trained_at: str
+    seconds: float | None = None
+
+
+class ModelFile(_Strict):
+    """The whole model as one JSON document."""
+
+    format_version: Literal[1]
+    name: str
+    version: str
+    description: str = ""
+    training: TrainingInfo
+    reference_versions: dict[str, str]
+    features: tuple[FeatureSpec, ...]
+    intercept: float = Field(description="log-odds of the baseline (average training record)")
+    terms: tuple[Term, ...]
+    bands: Bands
+    metrics: dict[str, dict[str, float]]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _check_features(self) -> ModelFile:
+        names = {f.name for f in self.features}
+        for term in self.terms:
+            unknown = [f for f in term.features if f not in names]
+            if unknown:
+                raise ValueError(f"term {term.name} uses undeclared features {unknown}")
+        return self
+
+
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    """Return the canonical JSON of a document without its ``sha256`` field."""
+    body = {k: v for k, v in document.items() if k != "sha256"}
+    return json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def content_sha256(document: dict[str, Any]) -> str:
+    """Return the sha256 of a document's canonical content."""
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+def _reject_constant(name: str) -> float:
+    raise ModelFileError(f"model file contains {name}, which is not a number JSON allows")
+
+
+def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
+    """Parse and verify a model file's text: JSON, no NaN, known version, schema, sha256."""
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{source} is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ModelFileError(f"{source} must hold a JSON object, got {type(document).__name__}")
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{source} has format_version {version!r}; this release reads format_version "
+            f"{FORMAT_VERSION} only"
+        )
+    stated = document.get("sha256")
+    actual = content_sha256(document)
+    if stated != actual:
+        raise ModelFileError(
+            f"{source} sha256 mismatch: the file says {stated!r} but its content hashes to "
+            f"{actual!r}; the file was changed or damaged after it was written"
+        )
+    try:
+        return ModelFile.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ModelFileError(f"{source}: {where}: {first['msg']}") from exc
+
+
+def load_model_file(path: Path) -> ModelFile:
+    """Read and verify a model file from disk."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelFileError(f"model file {path} is {size} bytes; at most {MAX_MODEL_BYTES}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
+    return parse_model(data, source=f"model file {path}")
+
+
+def finalise_document(document: dict[str, Any]) -> dict[str, Any]:
+    """Return the document with its sha256 set, after checking it is finite and valid."""
+    def check(value: Any, where: str) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ModelFileError(f"model document has a non-finite number at {where}")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                check(v, f"{where}.{k}")
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                check(v, f"{where}[{i}]")
+
+    check(document, "$")
+    body = {k: v for k, v in document.items() if k != "sha256"}
+    finished = {**body, "sha256": content_sha256(body)}
+    ModelFile.model_validate(finished)
+    return finished
+
+
+def dump_model(document: dict[str, Any], path: Path) -> str:
+    """Write a finalised model document as indented JSON; return its sha256."""
+    finished = finalise_document(document)
+    path.write_text(
+        json.dumps(finished, indent=1, ensure_ascii=False, allow_nan=False) + "\n", "utf-8"
+    )
+    return str(finished["sha256"])
+
+
+def model_json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of the model file."""
+    schema = ModelFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "supplier-risk/model.schema.json"
+    return schema

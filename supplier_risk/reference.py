@@ -1,0 +1,227 @@
+"""Reference data: the materials table, end-use sensitivities and the dated policy table.
+
+The files live in ``supplier_risk/data`` and can be replaced by a directory of the user's
+own (setting ``SUPPLIER_RISK_REFERENCE_DIR``); whether a material is controlled on a date
+is a function of these tables alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from supplier_risk.errors import ReferenceDataError
+
+_M = TypeVar("_M", bound=BaseModel)
+
+SENSITIVITY_LEVELS: tuple[str, ...] = ("low", "medium", "high", "critical")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Material(_Strict):
+    """One row of the materials table."""
+
+    code: str
+    description: str
+    elements: tuple[str, ...]
+    control_list: str | None
+    magnet: bool = False
+
+
+class MaterialsTable(_Strict):
+    """The materials file."""
+
+    version: str
+    source: str = ""
+    materials: tuple[Material, ...]
+
+
+class EndUseRow(_Strict):
+    """One row of the end-use sensitivity table."""
+
+    code: str
+    sensitivity: str
+    why: str = ""
+
+
+class EndUseTable(_Strict):
+    """The end-use sensitivity file."""
+
+    version: str
+    levels: tuple[str, ...]
+    source: str = ""
+    end_uses: tuple[EndUseRow, ...]
+
+
+class Suspension(_Strict):
+    """A period [from, until) in which a list or rule does not apply."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: dt.date = Field(alias="from")
+    until: dt.date
+    instrument: str = ""
+    assumed: bool = False
+
+
+class Dated(_Strict):
+    """Something with an announcement date, an in-force date and suspensions."""
+
+    name: str
+    instrument: str = ""
+    what: str = ""
+    announced: dt.date
+    in_force: dt.date
+    suspensions: tuple[Suspension, ...] = ()
+    source: str = ""
+
+    def in_force_on(self, day: dt.date) -> bool:
+        """Return whether this applies on ``day`` (in force and not suspended)."""
+        if day < self.in_force:
+            return False
+        return not any(s.start <= day < s.until for s in self.suspensions)
+
+
+class ControlList(Dated):
+    """A dated list of controlled materials."""
+
+
+class Rule(Dated):
+    """A dated rule that is not a list of materials (extraterritorial reach, end-use bans)."""
+
+    kind: str
+    threshold_china_share: float | None = None
+    destination_countries: tuple[str, ...] = ()
+    end_uses: tuple[str, ...] = ()
+
+
+class GeneralLicences(_Strict):
+    """When general licences were first granted."""
+
+    first_granted: dt.date
+    note: str = ""
+
+
+class PolicyTable(_Strict):
+    """The dated policy table: control lists, rules and the assumptions it makes."""
+
+    version: str
+    assumptions: tuple[str, ...]
+    control_lists: tuple[ControlList, ...]
+    rules: tuple[Rule, ...] = ()
+    general_licences: GeneralLicences | None = None
+
+    def list_named(self, name: str) -> ControlList:
+        """Return the control list called ``name``."""
+        for control_list in self.control_lists:
+            if control_list.name == name:
+                return control_list
+        raise ReferenceDataError(f"policy table has no control list {name!r}")
+
+    def lists_in_force(self, day: dt.date) -> frozenset[str]:
+        """Return the names of the control lists in force on ``day``."""
+        return frozenset(c.name for c in self.control_lists if c.in_force_on(day))
+
+    def rules_in_force(self, day: dt.date) -> tuple[Rule, ...]:
+        """Return the rules in force on ``day``."""
+        return tuple(r for r in self.rules if r.in_force_on(day))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """All reference data, indexed for lookups."""
+
+    materials: Mapping[str, Material]
+    end_use_sensitivity: Mapping[str, str]
+    policy: PolicyTable
+    versions: Mapping[str, str] = field(default_factory=dict)
+
+    def is_controlled(self, material: str, day: dt.date) -> bool:
+        """Return whether ``material`` is on a control list in force on ``day``."""
+        control_list = self.materials[material].control_list
+        return control_list is not None and control_list in self.policy.lists_in_force(day)
+
+    def sensitivity_rank(self, end_use: str) -> int:
+        """Return 0 (low) .. 3 (critical) for an end use."""
+        return SENSITIVITY_LEVELS.index(self.end_use_sensitivity[end_use])
+
+    def with_policy(self, policy: PolicyTable) -> Reference:
+        """Return a copy of this reference data with another policy table."""
+        versions = {**self.versions, "policy": policy.version}
+        return Reference(self.materials, self.end_use_sensitivity, policy, versions)
+
+
+def _read(directory: Path | None, name: str) -> Any:
+    try:
+        if directory is None:
+            text = resources.files("supplier_risk").joinpath(f"data/{name}").read_text("utf-8")
+        else:
+            text = (directory / name).read_text("utf-8")
+        return json.loads(text)
+    except FileNotFoundError as exc:
+        raise ReferenceDataError(f"reference file {name} not found in {directory}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReferenceDataError(f"reference file {name} is not valid UTF-8 JSON: {exc}") from exc
+
+
+def _parse(model: type[_M], data: Any, name: str) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ReferenceDataError(f"reference file {name}: {where}: {first['msg']}") from exc
+
+
+def build_reference(
+    materials: MaterialsTable, end_uses: EndUseTable, policy: PolicyTable
+) -> Reference:
+    """Cross-check and index the three tables."""
+    list_names = {c.name for c in policy.control_lists}
+    for material in materials.materials:
+        if material.control_list is not None and material.control_list not in list_names:
+            raise ReferenceDataError(
+                f"material {material.code!r} names control list {material.control_list!r}, "
+                f"which the policy table does not define (known: {sorted(list_names)})"
+            )
+    for row in end_uses.end_uses:
+        if row.sensitivity not in SENSITIVITY_LEVELS:
+            raise ReferenceDataError(
+                f"end use {row.code!r} has sensitivity {row.sensitivity!r}; "
+                f"allowed: {', '.join(SENSITIVITY_LEVELS)}"
+            )
+    return Reference(
+        materials={m.code: m for m in materials.materials},
+        end_use_sensitivity={r.code: r.sensitivity for r in end_uses.end_uses},
+        policy=policy,
+        versions={
+            "materials": materials.version,
+            "end_uses": end_uses.version,
+            "policy": policy.version,
+        },
+    )
+
+
+def read_policy(path: Path) -> PolicyTable:
+    """Read and validate a policy table file."""
+    return _parse(PolicyTable, _read(path.parent, path.name), path.name)
+
+
+@cache
+def load_reference(directory: Path | None = None) -> Reference:
+    """Load the reference data from ``directory`` (default: the shipped tables)."""
+    materials = _parse(MaterialsTable, _read(directory, "materials.json"), "materials.json")
+    end_uses = _parse(EndUseTable, _read(directory, "end_uses.json"), "end_uses.json")
+    policy = _parse(PolicyTable, _read(directory, "policy.json"), "policy.json")
+    return build_reference(materials, end_uses, policy)

@@ -1,0 +1,152 @@
+"""Score feature matrices from a model file alone: table lookups and NumPy, no estimator."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from supplier_risk.errors import ModelFileError
+from supplier_risk.features import FEATURE_NAMES
+from supplier_risk.model_file import ModelFile, load_model_file
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class CompiledTerm:
+    """A term of the model file, as arrays ready for lookups."""
+
+    name: str
+    columns: tuple[int, ...]
+    edges: tuple[FloatArray, ...]
+    values: FloatArray
+    edges_list: tuple[list[float], ...]
+    values_list: list[float] | list[list[float]]
+
+    def lookup(self, matrix: FloatArray) -> FloatArray:
+        """Return this term's value for each row of a feature matrix."""
+        index = tuple(
+            np.searchsorted(e, matrix[:, c], side="left")
+            for e, c in zip(self.edges, self.columns, strict=True)
+        )
+        return self.values[index]
+
+    def lookup_one(self, row: Sequence[float]) -> float:
+        """Return this term's value for one feature row, in pure Python."""
+        if len(self.columns) == 1:
+            flat: list[float] = self.values_list  # type: ignore[assignment]
+            return flat[bisect_left(self.edges_list[0], row[self.columns[0]])]
+        table: list[list[float]] = self.values_list  # type: ignore[assignment]
+        i = bisect_left(self.edges_list[0], row[self.columns[0]])
+        j = bisect_left(self.edges_list[1], row[self.columns[1]])
+        return table[i][j]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Probabilities and exact per-term contributions for a batch."""
+
+    logit: FloatArray
+    probability: FloatArray
+    contributions: FloatArray
+    """shape (n, number of terms), log-odds relative to the baseline"""
+    band: NDArray[np.int64]
+    """index into the model's band labels"""
+
+
+def sigmoid(z: FloatArray) -> FloatArray:
+    """Return the logistic function of z without overflow warnings."""
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+class LoadedModel:
+    """A verified model file compiled for scoring."""
+
+    def __init__(self, model: ModelFile, source: str = "") -> None:
+        self.file = model
+        self.source = source
+        names = [f.name for f in model.features]
+        if tuple(names) != FEATURE_NAMES:
+            raise ModelFileError(
+                f"model features {names} do not match this release's inputs {list(FEATURE_NAMES)}"
+            )
+        self.terms = tuple(self._compile(t.name, t.features, t.edges, t.values) for t in model.terms)
+        self.term_names: tuple[str, ...] = tuple(t.name for t in self.terms)
+        self.intercept = float(model.intercept)
+        self.thresholds = np.asarray(model.bands.thresholds, dtype=np.float64)
+        self.thresholds_list = list(model.bands.thresholds)
+        self.band_labels: tuple[str, ...] = model.bands.labels
+        self.baseline_probability = 1.0 / (1.0 + math.exp(-self.intercept))
+
+    @staticmethod
+    def _compile(
+        name: str,
+        features: tuple[str, ...],
+        edges: tuple[tuple[float, ...], ...],
+        values: tuple[float, ...] | tuple[tuple[float, ...], ...],
+    ) -> CompiledTerm:
+        columns = tuple(FEATURE_NAMES.index(f) for f in features)
+        values_list = [list(v) if isinstance(v, tuple) else v for v in values]
+        return CompiledTerm(
+            name=name,
+            columns=columns,
+            edges=tuple(np.asarray(e, dtype=np.float64) for e in edges),
+            values=np.asarray(values, dtype=np.float64),
+            edges_list=tuple(list(e) for e in edges),
+            values_list=values_list,  # type: ignore[arg-type]
+        )
+
+    @property
+    def version(self) -> str:
+        """Return the model's version string."""
+        return self.file.version
+
+    @property
+    def sha256(self) -> str:
+        """Return the sha256 of the model file's content."""
+        return self.file.sha256
+
+    def score(self, matrix: FloatArray) -> Scores:
+        """Score a feature matrix of shape (n, len(FEATURE_NAMES))."""
+        contributions = np.empty((matrix.shape[0], len(self.terms)), dtype=np.float64)
+        for k, term in enumerate(self.terms):
+            contributions[:, k] = term.lookup(matrix)
+        logit = self.intercept + contributions.sum(axis=1)
+        probability = sigmoid(logit)
+        band = np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
+        return Scores(logit, probability, contributions, band)
+
+    def logit_of(self, matrix: FloatArray) -> FloatArray:
+        """Return only the log-odds of each row (no contributions kept)."""
+        logit = np.full(matrix.shape[0], self.intercept, dtype=np.float64)
+        for term in self.terms:
+            logit += term.lookup(matrix)
+        return logit
+
+    def score_one(self, row: Sequence[float]) -> tuple[float, list[float]]:
+        """Return the probability and contributions of one feature row, in pure Python."""
+        contributions = [t.lookup_one(row) for t in self.terms]
+        logit = self.intercept + math.fsum(contributions)
+        if logit >= 0:
+            probability = 1.0 / (1.0 + math.exp(-logit))
+        else:
+            e = math.exp(logit)
+            probability = e / (1.0 + e)
+        return probability, contributions
+
+    def band_of(self, probability: float) -> str:
+        """Return the band label of one probability."""
+        from bisect import bisect_right
+
+        return self.band_labels[bisect_right(self.thresholds_list, probability)]
+
+
+def load_model(path: Path) -> LoadedModel:
+    """Read, verify and compile a model file."""
+    return LoadedModel(load_model_file(path), source=str(path))

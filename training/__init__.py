@@ -1,0 +1,1 @@
+"""Training: the domain simulator, fitting, export to the JSON model file and evaluation."""
