@@ -33,8 +33,9 @@ RUN /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/wheels . \
     && /opt/venv/bin/pip check \
     && /opt/venv/bin/python -m pip uninstall --yes pip setuptools
 
-# Fail the build, not the first request: model and reference data are packaged, scikit-learn is not.
-RUN /opt/venv/bin/python -c "from importlib import resources, util; \
+# Fail the build, not the first request: model and reference data are packaged, scikit-learn is
+# not. -I: check the installed package, not the source tree in the working directory.
+RUN /opt/venv/bin/python -I -c "from importlib import resources, util; \
 data = resources.files('supplier_risk') / 'data'; \
 missing = [n for n in ('models/default.json', 'materials.json', 'policy.json') if not (data / n).is_file()]; \
 assert not missing, f'not packaged: {missing}'; \

@@ -49,6 +49,9 @@ MONOTONE: dict[str, int] = {
 LICENCE_INDIVIDUAL = LICENCE_ORDER.index("individual")
 LICENCE_DENIED = LICENCE_ORDER.index("denied")
 LICENCE_NOT_REQUIRED = LICENCE_ORDER.index("not_required")
+LICENCE_GENERAL = LICENCE_ORDER.index("general")
+CONTROLLED_NEEDS_LICENCE = "controlled_export_needs_licence"
+"""Built-in rule: exports of a controlled material from China need a licence (Announcement 18)."""
 MISSING_CODE = -1
 
 IntArray = NDArray[np.int64]
@@ -111,11 +114,11 @@ class Features:
     """name of the policy rule that raised the licence status, or None"""
     destination_unknown_rule: ObjArray
     """name of a rule that could apply if destination_country were known, or None"""
+    policy_note: ObjArray
+    """per row, the policy-table assumption its score rests on, or None"""
 
 
-def columns_from_records(
-    records: Sequence[SupplierRecord], reference: Reference
-) -> RecordColumns:
+def columns_from_records(records: Sequence[SupplierRecord], reference: Reference) -> RecordColumns:
     """Code a list of validated records as columns."""
     material_index = {code: i for i, code in enumerate(reference.materials)}
     licence_index = {v: i for i, v in enumerate(LICENCE_ORDER)}
@@ -148,31 +151,75 @@ def columns_from_records(
         ),
         destination_country=np.array([r.destination_country for r in records], dtype=object),
         as_of=np.array(
-            [np.datetime64("NaT") if r.as_of is None else np.datetime64(r.as_of, "D") for r in records],
+            [
+                np.datetime64("NaT") if r.as_of is None else np.datetime64(r.as_of, "D")
+                for r in records
+            ],
             dtype="datetime64[D]",
         ),
     )
 
 
-def _controlled_table(reference: Reference, days: DateArray) -> NDArray[np.bool_]:
+def _controlled_table(
+    reference: Reference, days: DateArray, destination: str | None = None
+) -> NDArray[np.bool_]:
     """Return controlled[day_index, material_index] for each distinct day."""
     codes = list(reference.materials.values())
     table = np.zeros((len(days), len(codes)), dtype=bool)
     for i, day in enumerate(days.astype(object)):
-        in_force = reference.policy.lists_in_force(day)
+        in_force = reference.policy.lists_in_force(day, destination)
         table[i] = [m.control_list is not None and m.control_list in in_force for m in codes]
     return table
 
 
-def derive_features(
-    columns: RecordColumns, reference: Reference, today: dt.date
-) -> Features:
+def _per_row(
+    general: NDArray[np.bool_],
+    targeted: dict[str, NDArray[np.bool_]],
+    destination: ObjArray,
+    index: tuple[IntArray, ...],
+) -> NDArray[np.bool_]:
+    """Look a day-indexed table up per row, using a country's own table for its buyers."""
+    out = general[index]
+    for country, table in targeted.items():
+        rows = destination == country
+        if rows.any():
+            out[rows] = table[tuple(i[rows] for i in index)]
+    return out
+
+
+def _assumption_notes(
+    reference: Reference, days: DateArray, day_index: IntArray, material: IntArray
+) -> ObjArray:
+    """Return, per row, the policy assumption its controlled flag rests on, or None."""
+    notes = np.full(day_index.shape[0], None, dtype=object)
+    lists = {c.name: c for c in reference.policy.control_lists}
+    list_of_material = [m.control_list for m in reference.materials.values()]
+    day_objs = days.astype(object)
+    for name, control_list in lists.items():
+        materials = [i for i, n in enumerate(list_of_material) if n == name]
+        for d, day in enumerate(day_objs):
+            suspension = control_list.assumed_suspension_on(day)
+            if suspension is None:
+                continue
+            rows = (day_index == d) & np.isin(material, materials)
+            notes[rows] = (
+                f"policy table {reference.policy.version} assumes {name} stays suspended until "
+                f"{suspension.until.isoformat()} ({suspension.instrument}); see the scenario "
+                "suspension_lapses"
+            )
+    return notes
+
+
+def derive_features(columns: RecordColumns, reference: Reference, today: dt.date) -> Features:
     """Turn coded records into the model's input matrix, filling defaults and applying rules."""
     n = len(columns)
     as_of_missing = np.isnat(columns.as_of)
     as_of = np.where(as_of_missing, np.datetime64(today, "D"), columns.as_of)
     days, day_index = np.unique(as_of, return_inverse=True)
     day_index = day_index.reshape(-1)
+    day_list = days.astype(object)
+    destination = columns.destination_country
+    targeted_countries = sorted(reference.policy.targeted_destinations())
 
     origin_cn = columns.origin_country == "CN"
     share_missing = np.isnan(columns.china_share)
@@ -182,7 +229,12 @@ def derive_features(
     type_missing = columns.supplier_type == MISSING_CODE
     supplier_type = np.where(type_missing, 0, columns.supplier_type)
 
-    controlled = _controlled_table(reference, days)[day_index, columns.material]
+    controlled = _per_row(
+        _controlled_table(reference, days),
+        {c: _controlled_table(reference, days, c) for c in targeted_countries},
+        destination,
+        (day_index, columns.material),
+    )
     end_use_rank_of = np.array([reference.sensitivity_rank(e) for e in END_USES], dtype=np.int64)
     end_use_rank = end_use_rank_of[columns.end_use]
 
@@ -191,13 +243,24 @@ def derive_features(
     destination_unknown_rule = np.full(n, None, dtype=object)
     magnet_of = np.array([m.magnet for m in reference.materials.values()], dtype=bool)
     is_magnet = magnet_of[columns.material]
-    destination_missing = np.equal(columns.destination_country, None)
-    day_list = days.astype(object)
+    destination_missing = np.array([d is None for d in destination], dtype=bool)
+    # A controlled material shipped from China needs a licence whatever the record says: a
+    # list coming into force (or a scenario) turns a stale 'not_required' into 'individual'.
+    stale = controlled & origin_cn & (licence == LICENCE_NOT_REQUIRED)
+    licence[stale] = LICENCE_INDIVIDUAL
+    rule_applied[stale] = CONTROLLED_NEEDS_LICENCE
     for rule in reference.policy.rules:
-        active_on_day = np.array([rule.in_force_on(d) for d in day_list], dtype=bool)
-        if not active_on_day.any():
+        active = _per_row(
+            np.array([rule.in_force_on(d) for d in day_list], dtype=bool),
+            {
+                c: np.array([rule.in_force_on(d, c) for d in day_list], dtype=bool)
+                for c in targeted_countries
+            },
+            destination,
+            (day_index,),
+        )
+        if not active.any():
             continue
-        active = active_on_day[day_index]
         if rule.kind == "extraterritorial" and rule.threshold_china_share is not None:
             hit = (
                 active
@@ -211,14 +274,27 @@ def derive_features(
             rule_applied[hit] = rule.name
         elif rule.kind == "destination_end_use_denial":
             end_use_hit = np.isin(columns.end_use, [END_USES.index(e) for e in rule.end_uses])
-            destination_hit = np.isin(
-                columns.destination_country, np.array(rule.destination_countries, dtype=object)
+            everywhere = not rule.destination_countries
+            destination_hit = everywhere | np.isin(
+                destination, np.array(rule.destination_countries, dtype=object)
             )
-            hit = active & end_use_hit & destination_hit & (licence < LICENCE_DENIED)
+            # The ban is on licensed exports: it bites where a Chinese licence is needed.
+            licensed = controlled & (licence != LICENCE_NOT_REQUIRED) & (licence < LICENCE_DENIED)
+            hit = active & end_use_hit & destination_hit & licensed
             licence[hit] = LICENCE_DENIED
             rule_applied[hit] = rule.name
-            unknown = active & end_use_hit & destination_missing
-            destination_unknown_rule[unknown] = rule.name
+            if not everywhere:
+                unknown = active & end_use_hit & destination_missing & licensed
+                destination_unknown_rule[unknown] = rule.name
+        elif rule.kind == "general_licence_revocation":
+            hit = active & controlled & (licence == LICENCE_GENERAL)
+            licence[hit] = LICENCE_INDIVIDUAL
+            rule_applied[hit] = rule.name
+    if targeted_countries:
+        unknown = destination_missing & np.array(
+            [r is None for r in destination_unknown_rule], dtype=bool
+        )
+        destination_unknown_rule[unknown] = "targeted at buyers in " + ", ".join(targeted_countries)
 
     matrix = np.empty((n, len(FEATURE_NAMES)), dtype=np.float64)
     matrix[:, 0] = china_share
@@ -238,4 +314,5 @@ def derive_features(
         licence_given=columns.licence,
         rule_applied=rule_applied,
         destination_unknown_rule=destination_unknown_rule,
+        policy_note=_assumption_notes(reference, days, day_index, columns.material),
     )

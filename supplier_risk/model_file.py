@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from pathlib import Path
@@ -28,7 +29,9 @@ class FeatureSpec(_Strict):
     levels: tuple[str, ...] | None = Field(
         default=None, description="for ordinal inputs: the label of code 0, 1, ..."
     )
-    monotone: Literal[-1, 0, 1] = Field(description="1: risk never falls as it rises; -1: never rises")
+    monotone: Literal[-1, 0, 1] = Field(
+        description="1: risk never falls as it rises; -1: never rises"
+    )
     description: str = ""
 
 
@@ -50,7 +53,7 @@ class Term(_Strict):
         if len(self.edges) != len(self.features):
             raise ValueError(f"term {self.name}: one edge list per feature is required")
         for edges in self.edges:
-            if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            if any(b <= a for a, b in itertools.pairwise(edges)):
                 raise ValueError(f"term {self.name}: edges must be strictly increasing")
         rows = self.values
         if len(self.features) == 1:
@@ -187,6 +190,7 @@ def load_model_file(path: Path) -> ModelFile:
 
 def finalise_document(document: dict[str, Any]) -> dict[str, Any]:
     """Return the document with its sha256 set, after checking it is finite and valid."""
+
     def check(value: Any, where: str) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise ModelFileError(f"model document has a non-finite number at {where}")

@@ -1,4 +1,4 @@
-"""The supplier record of CONTRACT.md section 1: one pydantic model for the API, CSV and training."""
+"""The supplier record of CONTRACT.md section 1: one pydantic model for API, CSV and training."""
 
 from __future__ import annotations
 

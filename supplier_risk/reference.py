@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -73,6 +73,12 @@ class Suspension(_Strict):
     until: dt.date
     instrument: str = ""
     assumed: bool = False
+    except_destinations: tuple[str, ...] = ()
+    """buyers in these countries are not covered by the suspension (a targeted re-activation)"""
+
+    def covers(self, day: dt.date, destination: str | None) -> bool:
+        """Return whether this suspension applies to a buyer in ``destination`` on ``day``."""
+        return self.start <= day < self.until and destination not in self.except_destinations
 
 
 class Dated(_Strict):
@@ -86,21 +92,42 @@ class Dated(_Strict):
     suspensions: tuple[Suspension, ...] = ()
     source: str = ""
 
-    def in_force_on(self, day: dt.date) -> bool:
-        """Return whether this applies on ``day`` (in force and not suspended)."""
+    def in_force_on(self, day: dt.date, destination: str | None = None) -> bool:
+        """Return whether this applies on ``day`` to a buyer in ``destination``."""
         if day < self.in_force:
             return False
-        return not any(s.start <= day < s.until for s in self.suspensions)
+        return not any(s.covers(day, destination) for s in self.suspensions)
+
+    def assumed_suspension_on(self, day: dt.date) -> Suspension | None:
+        """Return the assumed (not yet known) suspension covering ``day``, if any."""
+        for suspension in self.suspensions:
+            if suspension.assumed and suspension.start <= day < suspension.until:
+                return suspension
+        return None
+
+    def targeted_destinations(self) -> frozenset[str]:
+        """Return the countries some suspension of this list or rule excepts."""
+        return frozenset(c for s in self.suspensions for c in s.except_destinations)
 
 
 class ControlList(Dated):
     """A dated list of controlled materials."""
 
 
-class Rule(Dated):
-    """A dated rule that is not a list of materials (extraterritorial reach, end-use bans)."""
+RuleKind = Literal["extraterritorial", "destination_end_use_denial", "general_licence_revocation"]
 
-    kind: str
+
+class Rule(Dated):
+    """A dated rule that is not a list of materials (extraterritorial reach, end-use bans).
+
+    ``extraterritorial``: a magnet made outside China with at least ``threshold_china_share``
+    Chinese content needs a licence (not_required becomes individual).
+    ``destination_end_use_denial``: licensed exports for ``end_uses`` to buyers in
+    ``destination_countries`` (every country when empty) are denied.
+    ``general_licence_revocation``: general licences no longer cover shipments (individual).
+    """
+
+    kind: RuleKind
     threshold_china_share: float | None = None
     destination_countries: tuple[str, ...] = ()
     end_uses: tuple[str, ...] = ()
@@ -129,9 +156,14 @@ class PolicyTable(_Strict):
                 return control_list
         raise ReferenceDataError(f"policy table has no control list {name!r}")
 
-    def lists_in_force(self, day: dt.date) -> frozenset[str]:
-        """Return the names of the control lists in force on ``day``."""
-        return frozenset(c.name for c in self.control_lists if c.in_force_on(day))
+    def lists_in_force(self, day: dt.date, destination: str | None = None) -> frozenset[str]:
+        """Return the names of the control lists in force on ``day`` for a buyer's country."""
+        return frozenset(c.name for c in self.control_lists if c.in_force_on(day, destination))
+
+    def targeted_destinations(self) -> frozenset[str]:
+        """Return every country a suspension excepts (buyers there see the lifted measures)."""
+        dated: list[Dated] = [*self.control_lists, *self.rules]
+        return frozenset().union(*(d.targeted_destinations() for d in dated))
 
     def rules_in_force(self, day: dt.date) -> tuple[Rule, ...]:
         """Return the rules in force on ``day``."""
@@ -147,10 +179,11 @@ class Reference:
     policy: PolicyTable
     versions: Mapping[str, str] = field(default_factory=dict)
 
-    def is_controlled(self, material: str, day: dt.date) -> bool:
+    def is_controlled(self, material: str, day: dt.date, destination: str | None = None) -> bool:
         """Return whether ``material`` is on a control list in force on ``day``."""
         control_list = self.materials[material].control_list
-        return control_list is not None and control_list in self.policy.lists_in_force(day)
+        in_force = self.policy.lists_in_force(day, destination)
+        return control_list is not None and control_list in in_force
 
     def sensitivity_rank(self, end_use: str) -> int:
         """Return 0 (low) .. 3 (critical) for an end use."""

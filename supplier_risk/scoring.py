@@ -76,7 +76,9 @@ class LoadedModel:
             raise ModelFileError(
                 f"model features {names} do not match this release's inputs {list(FEATURE_NAMES)}"
             )
-        self.terms = tuple(self._compile(t.name, t.features, t.edges, t.values) for t in model.terms)
+        self.terms = tuple(
+            self._compile(t.name, t.features, t.edges, t.values) for t in model.terms
+        )
         self.term_names: tuple[str, ...] = tuple(t.name for t in self.terms)
         self.intercept = float(model.intercept)
         self.thresholds = np.asarray(model.bands.thresholds, dtype=np.float64)

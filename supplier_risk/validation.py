@@ -43,7 +43,7 @@ class ValidatedColumns:
     @property
     def valid(self) -> NDArray[np.bool_]:
         """Return which rows are valid."""
-        return self.errors == ""
+        return np.asarray(self.errors == "", dtype=bool)
 
 
 def _shown(values: pd.Series) -> pd.Series:
@@ -82,7 +82,7 @@ def _enum_codes(
     values: pd.Series, allowed: tuple[str, ...], field: str, errors: _Errors, required: bool
 ) -> NDArray[np.int64]:
     blank = values == ""
-    codes = pd.Index(allowed).get_indexer(values)
+    codes = pd.Index(allowed).get_indexer(pd.Index(values))
     bad = (codes < 0) & ~blank
     errors.add(bad, field + ":", values, f" is not one of: {', '.join(allowed)}")
     if required:
@@ -112,7 +112,7 @@ def _numbers(
         errors.add(fractional, field + ":", values, " is not a whole number")
     if required:
         errors.add(blank, f"{field}: required, {kind} from {lo:g} to {hi:g}")
-    return number.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(number.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
 
 
 def _countries(values: pd.Series, field: str, errors: _Errors, required: bool) -> pd.Series:

@@ -73,16 +73,13 @@ BUFFER_MEDIAN_DAYS = 45.0
 BUFFER_LOG_SIGMA = 0.8
 # Assumption: qualified alternates outside China are few, fewest for heavy rare earths.
 ALTERNATES_MEAN = {"light": 1.2, "magnet": 0.7, "heavy": 0.3, "other": 0.6}
-# Assumption: each alternate covers a failed shipment in time with this probability
-# (non-Chinese capacity is growing but small, DOMAIN.md 'Responses').
-ALTERNATE_COVER_PROBABILITY = 0.25
-
 # Licence review: 45 working days by law (~63 calendar days) from a complete file; 1 to 1.5
 # months typical end to end; one vendor reported 72-83 days (DOMAIN.md 'Licences').
+# Assumption: review = 25 days + Gamma(2.5, 8): mean 45, 95th percentile about 65 days.
 REVIEW_MIN_DAYS = 25.0
 REVIEW_GAMMA_SHAPE = 2.5
-REVIEW_GAMMA_SCALE = 8.0  # mean 25 + 20 = 45 days, 95th percentile about 65 days
-REVIEW_EXTRA_DAYS_SMALLER = 10.0  # assumption: smaller firms and traders file weaker dossiers
+REVIEW_GAMMA_SCALE = 8.0
+PENDING_ELAPSED_DAYS = 7.0  # assumption: a pending file is a week into its review on average
 # Approval rates over time (DOMAIN.md 'Licences'): about 25% for European auto suppliers in
 # early June 2025; about 60% by late summer; just over half of EU files by 2025-11-05; about
 # 70% by mid-December 2025; assumption: 75% through 2026.
@@ -90,40 +87,48 @@ APPROVAL_CURVE: tuple[tuple[str, float], ...] = (
     ("2025-04-04", 0.25), ("2025-06-10", 0.25), ("2025-08-31", 0.60), ("2025-11-05", 0.55),
     ("2025-12-15", 0.70), ("2026-06-30", 0.75), ("2026-12-31", 0.75),
 )  # fmt: skip
+LONG_RUN_APPROVAL = 0.65  # assumption: the average of the curve over the history
 # Approval by end use (DOMAIN.md 'Licences'): compliant civil files approved; advanced
 # semiconductors case by case; foreign military end users refused in principle.
 APPROVAL_FACTOR_BY_END_USE = {
     "consumer_electronics": 1.0, "industrial": 1.0, "medical": 1.0, "automotive": 0.95,
     "renewable_energy": 0.95, "semiconductor": 0.6, "aerospace": 0.7, "defense": 0.05,
 }  # fmt: skip
-# Assumption: smaller firms and traders lack a compliance record (DOMAIN.md: established
-# exporters got general licences first).
-APPROVAL_FACTOR_BY_TYPE = {"established": 1.0, "smaller": 0.85, "intermediary": 0.8}
 # General licences from 2025-12-02, large established exporters first (DOMAIN.md); assumption
 # on the share of licensed flows they cover.
 GENERAL_LICENCE_FROM = "2025-12-02"
 GENERAL_SHARE = {"established": 0.45, "smaller": 0.05, "intermediary": 0.03}
-# Assumption: a general licence is tied to named customers; this share of shipments falls
-# outside it and needs an individual licence.
-GENERAL_GAP = 0.20
-# Assumption: a foreign maker's Chinese feed needs a new licence in the window this often.
-UPSTREAM_GAP = 0.15
-INDIVIDUAL_APPROVAL_BONUS = 0.15  # assumption: a record of approved files
-INDIVIDUAL_HEAD_START_DAYS = 5.0  # assumption: the next file goes in ahead of need
-PENDING_ELAPSED_MAX_DAYS = 15.0  # assumption: how far into its review a pending file is
-DENIED_FAILURE = 0.9  # assumption: a refused supply rarely finds another licensed route
 # Assumption: shares of licence status among licensed flows that are not general.
 PENDING_SHARE_EARLY = 0.45  # backlog while approvals ran at about 25% (spring 2025)
 PENDING_SHARE_LATE = 0.20
 DENIED_SHARE_CIVIL = 0.04
 DENIED_SHARE_MILITARY = 0.60
-# Assumption: disruptions with no export-control cause (logistics, quality, market).
-BASE_RATE = {"established": 0.025, "smaller": 0.045, "intermediary": 0.06}
+
+# Log-odds of each cause (assumptions, chosen so that the positive rate is near 20% and the
+# ordering of DOMAIN.md 'What the model should learn' holds). Licence order:
+# not_required, general, individual, pending, denied.
+BASE_LOGIT = -3.6  # about 2.7%: disruptions with no export-control cause
+TYPE_LOGIT = {"established": 0.0, "smaller": 0.45, "intermediary": 0.7}
+LICENCE_LOGIT = (0.0, 0.3, 0.9, 1.4, 2.8)
+# How much of a full licence cycle each status still has to go through: a general licence
+# leaves about 20% of shipments outside its named customers (assumption); a denied one has
+# no cycle left to wait for.
+LATE_EXPOSURE = (0.0, 0.2, 1.0, 1.0, 0.0)
+LATE_WEIGHT = 2.2
+REFUSAL_EXPOSURE = (0.0, 0.2, 0.8, 1.0, 1.2)
+REFUSAL_WEIGHT = 2.0
+APPROVAL_WEIGHT = 2.5
+CONTROLLED_SHARE_WEIGHT = 1.2
+UNCONTROLLED_SHARE_WEIGHT = 0.3
+# April 2025: Dy and Tb buyers needed no licence on 2025-04-03 and were stopped by June
+# (DOMAIN.md 'What disruption looked like'): a list coming into force inside the window.
+NEWLY_CONTROLLED_WEIGHT = 2.0
 # May 2025: China's magnet exports fell 74% on a year earlier (DOMAIN.md): customs slowed
-# shipments of uncontrolled grades too. Assumption: extra risk for Chinese content then.
-SLOWDOWN = ("2025-04-04", "2025-06-30", 0.10)
-# Foreign makers hold some stock of Chinese inputs (assumption, days).
-UPSTREAM_STOCK_DAYS = 30.0
+# shipments of uncontrolled grades too.
+SLOWDOWN = ("2025-04-04", "2025-06-30", 0.8)
+# Assumption: each alternate covers a failed shipment in time with this probability
+# (non-Chinese capacity is growing but small, DOMAIN.md 'Responses').
+ALTERNATE_COVER_PROBABILITY = 0.25
 MISSING_OPTIONAL_RATE = 0.03  # assumption: share of blank optional cells in an ERP export
 
 
@@ -146,7 +151,7 @@ def _choice(rng: np.random.Generator, weights: dict[str, float], n: int) -> NDAr
 def _curve(days: NDArray[np.datetime64], points: tuple[tuple[str, float], ...]) -> FloatArray:
     x = np.array([np.datetime64(d, "D") for d, _ in points]).astype(np.int64)
     y = np.array([v for _, v in points])
-    return np.interp(days.astype(np.int64), x, y)
+    return np.asarray(np.interp(days.astype(np.int64), x, y), dtype=np.float64)
 
 
 def simulate(config: SimulationConfig, reference: Reference | None = None) -> pd.DataFrame:
@@ -188,8 +193,13 @@ def simulate(config: SimulationConfig, reference: Reference | None = None) -> pd
     group = np.where(
         is_heavy,
         "heavy",
-        np.where(is_magnet, "magnet", np.where(np.isin(material, ["la_ce_oxide", "ndpr_oxide",
-                                                                   "ndpr_metal"]), "light", "other")),
+        np.where(
+            is_magnet,
+            "magnet",
+            np.where(
+                np.isin(material, ["la_ce_oxide", "ndpr_oxide", "ndpr_metal"]), "light", "other"
+            ),
+        ),
     )
     alternates = rng.poisson(np.array([ALTERNATES_MEAN[g] for g in group]))
 
@@ -203,8 +213,9 @@ def simulate(config: SimulationConfig, reference: Reference | None = None) -> pd
 
     general_open = as_of >= np.datetime64(GENERAL_LICENCE_FROM, "D")
     general_p = np.array([GENERAL_SHARE[t] for t in supplier_type]) * general_open
-    pending_p = np.where(as_of < np.datetime64("2025-09-01", "D"), PENDING_SHARE_EARLY,
-                         PENDING_SHARE_LATE)
+    pending_p = np.where(
+        as_of < np.datetime64("2025-09-01", "D"), PENDING_SHARE_EARLY, PENDING_SHARE_LATE
+    )
     denied_p = np.where(end_use == "defense", DENIED_SHARE_MILITARY, DENIED_SHARE_CIVIL)
     u = rng.random(n)
     status = np.where(
@@ -213,8 +224,9 @@ def simulate(config: SimulationConfig, reference: Reference | None = None) -> pd
         np.where(
             u < general_p + (1 - general_p) * denied_p,
             "denied",
-            np.where(u < general_p + (1 - general_p) * (denied_p + pending_p), "pending",
-                     "individual"),
+            np.where(
+                u < general_p + (1 - general_p) * (denied_p + pending_p), "pending", "individual"
+            ),
         ),
     )
     licence = np.where(controlled_now & licensed_route, status, "not_required").astype(object)
@@ -228,45 +240,38 @@ def simulate(config: SimulationConfig, reference: Reference | None = None) -> pd
     licence = np.where(banned & (licence != "not_required"), "denied", licence).astype(object)
 
     # --- the disruption mechanism -------------------------------------------------------------
+    # Each cause adds log-odds, so the history has a known structure that the tests can check
+    # a model against; each term is computed from a mechanism quantity of DOMAIN.md.
+    rank = {
+        v: i for i, v in enumerate(("not_required", "general", "individual", "pending", "denied"))
+    }
+    lic = np.array([rank[v] for v in licence])
+    logit = np.full(n, BASE_LOGIT) + np.array([TYPE_LOGIT[t] for t in supplier_type])
+    logit += np.array(LICENCE_LOGIT)[lic]
+    # Review cycles against buffer days: the chance that the licence for the next shipment
+    # arrives more than 30 days after the stock runs out.
+    logit += LATE_WEIGHT * np.array(LATE_EXPOSURE)[lic] * _late_probability(buffer_days, licence)
+    # Denials for sensitive end uses, sharpest for files still to be decided.
+    refusal = np.array([1.0 - APPROVAL_FACTOR_BY_END_USE[e] for e in end_use])
+    logit += REFUSAL_WEIGHT * np.array(REFUSAL_EXPOSURE)[lic] * refusal
+    # Approval rates over time: below the long-run rate, open files fail more often.
     approval = _curve(as_of, APPROVAL_CURVE)
-    approval = approval * np.array([APPROVAL_FACTOR_BY_END_USE[e] for e in end_use])
-    approval = approval * np.array([APPROVAL_FACTOR_BY_TYPE[t] for t in supplier_type])
-    # An individual licence holder has a record of approval and files the next shipment's
-    # application ahead of need (assumption).
-    holder = licence == "individual"
-    approval = np.where(holder, np.minimum(1.0, approval + INDIVIDUAL_APPROVAL_BONUS), approval)
-    review = REVIEW_MIN_DAYS + rng.gamma(REVIEW_GAMMA_SHAPE, REVIEW_GAMMA_SCALE, n)
-    review = review + np.where(supplier_type == "established", 0.0, REVIEW_EXTRA_DAYS_SMALLER)
-    review = review - np.where(holder, INDIVIDUAL_HEAD_START_DAYS, 0.0)
-    second_review = REVIEW_MIN_DAYS + rng.gamma(REVIEW_GAMMA_SHAPE, REVIEW_GAMMA_SCALE, n)
-    approved = rng.random(n) < approval
-    # Days until a licence for the next shipment is in hand: a new application for an
-    # individual licence (used up by the shipment it covered) or for a newly controlled
-    # material; the rest of the review for a pending one; one refusal costs a second review.
-    elapsed = rng.uniform(0, PENDING_ELAPSED_MAX_DAYS, n)
-    wait = np.where(licence == "pending", np.maximum(review - elapsed, 0), review)
-    wait = np.where(approved, wait, wait + second_review)
-    refused_again = ~approved & (rng.random(n) >= approval)
-    # Exposure: the share of the content that passes Chinese licensing.
-    exposed = rng.random(n) < china_share
-    # Which supplies need a new licence inside the window: individual and pending ones; a newly
-    # controlled material (April 2025); a general licence that does not cover this customer;
-    # a foreign maker whose Chinese feed needs its own licence (with the maker's feed stock).
+    logit += APPROVAL_WEIGHT * np.array(REFUSAL_EXPOSURE)[lic] * (LONG_RUN_APPROVAL - approval)
+    # Exposure: the Chinese share of the content, weighted by whether licensing applies.
+    logit += np.where(controlled_now, CONTROLLED_SHARE_WEIGHT, UNCONTROLLED_SHARE_WEIGHT) * (
+        china_share
+    )
     newly = ~controlled_now & controlled_later
-    route = (licence == "individual") | (licence == "pending") | newly
-    route |= (licence == "general") & (rng.random(n) < GENERAL_GAP)
-    upstream = (licence == "not_required") & controlled_now & (rng.random(n) < UPSTREAM_GAP)
-    needs_licence = exposed & (route | upstream)
-    stock = buffer_days + np.where(upstream, UPSTREAM_STOCK_DAYS, 0.0)
-    late = wait - stock > LATE_DAYS
-    licence_failure = needs_licence & (late | refused_again)
-    licence_failure |= exposed & (licence == "denied") & (rng.random(n) < DENIED_FAILURE)
-    slow_start, slow_end, slow_p = SLOWDOWN
-    in_slowdown = (as_of >= np.datetime64(slow_start, "D")) & (as_of <= np.datetime64(slow_end, "D"))
-    slowdown_failure = in_slowdown & exposed & (rng.random(n) < slow_p)
-    covered = rng.random(n) < 1 - (1 - ALTERNATE_COVER_PROBABILITY) ** alternates
-    base = rng.random(n) < np.array([BASE_RATE[t] for t in supplier_type])
-    disrupted = ((licence_failure | slowdown_failure) & ~covered) | base
+    logit += NEWLY_CONTROLLED_WEIGHT * newly * china_share
+    slow_start, slow_end, slow_weight = SLOWDOWN
+    in_slowdown = (as_of >= np.datetime64(slow_start, "D")) & (
+        as_of <= np.datetime64(slow_end, "D")
+    )
+    logit += slow_weight * in_slowdown * china_share
+    # Relief from alternates: each covers a failed shipment with probability q, so the odds of
+    # no cover fall by a factor (1 - q) per alternate.
+    logit += np.log1p(-ALTERNATE_COVER_PROBABILITY) * alternates
+    disrupted = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
 
     frame = pd.DataFrame(
         {
@@ -302,7 +307,18 @@ def _controlled(
         [[ref.is_controlled(m, d) for m in codes] for d in unique_days.astype(object)], dtype=bool
     )
     index = {m: i for i, m in enumerate(codes)}
-    return table[inverse.reshape(-1), np.array([index[m] for m in material])]
+    rows = table[inverse.reshape(-1), np.array([index[m] for m in material])]
+    return np.asarray(rows, dtype=bool)
+
+
+def _late_probability(buffer_days: FloatArray, licence: NDArray[np.object_]) -> FloatArray:
+    """Return P(licence wait - buffer > 30 days) under the review-time distribution."""
+    from scipy.special import gammaincc
+
+    elapsed = np.where(licence == "pending", PENDING_ELAPSED_DAYS, 0.0)
+    gamma_days = buffer_days + LATE_DAYS + elapsed - REVIEW_MIN_DAYS
+    x = np.maximum(gamma_days, 0.0) / REVIEW_GAMMA_SCALE
+    return np.asarray(gammaincc(REVIEW_GAMMA_SHAPE, x), dtype=np.float64)
 
 
 def write_history(config: SimulationConfig, path: Path) -> pd.DataFrame:
@@ -310,4 +326,3 @@ def write_history(config: SimulationConfig, path: Path) -> pd.DataFrame:
     frame = simulate(config)
     frame.to_csv(path, index=False, lineterminator="\n")
     return frame
-

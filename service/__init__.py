@@ -1,0 +1,1 @@
+"""The HTTP adapter: app factory, settings wiring, lifespan, routes and middleware."""

@@ -1,0 +1,195 @@
+"""The `supplier-risk` command: simulate, train, score, scenarios, serve (the composition root).
+
+Commands import ``training`` or ``service`` inside their bodies, so `supplier-risk score`
+never loads scikit-learn or FastAPI.
+
+Exit codes: 0 all done; 1 some rows were invalid (their errors are in the output);
+2 nothing could be read or the command was used wrongly; 3 the model or reference data
+could not be loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supplier_risk.errors import (
+    InputFileError,
+    ModelFileError,
+    ReferenceDataError,
+    SupplierRiskError,
+    UnknownScenarioError,
+)
+from supplier_risk.settings import Settings
+
+EXIT_OK = 0
+EXIT_SOME_INVALID = 1
+EXIT_UNREADABLE = 2
+EXIT_NO_MODEL = 3
+
+app = typer.Typer(
+    help="Score rare-earth suppliers for the risk of disruption by China's export controls.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise _fail(f"invalid SUPPLIER_RISK_* setting: {exc}", EXIT_UNREADABLE) from None
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write")],
+    rows: Annotated[int, typer.Option("--rows", min=1, max=50_000_000)] = 200_000,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+) -> None:
+    """Write a labelled supplier history from the domain simulator."""
+    from training.simulate import SimulationConfig, write_history
+
+    frame = write_history(SimulationConfig(rows=rows, seed=seed), out)
+    typer.echo(
+        f"wrote {len(frame):,} rows to {out} (seed {seed}, "
+        f"positive rate {frame['disrupted'].mean():.3f})"
+    )
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option("--out", help="model file to write (JSON)")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="training CSV (default: a fresh simulated one)")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="split and estimator seed")] = 0,
+    sim_rows: Annotated[int, typer.Option("--sim-rows", min=1000)] = 200_000,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="also write the metrics report as JSON")
+    ] = None,
+) -> None:
+    """Fit the interpretable model and write the model file, with held-out metrics."""
+    import tempfile
+
+    from supplier_risk.history import read_history
+    from supplier_risk.reference import load_reference
+    from training.report import format_report
+    from training.simulate import SimulationConfig, write_history
+    from training.train import train_model
+
+    settings = _settings()
+    try:
+        reference = load_reference(settings.reference_dir)
+        with tempfile.TemporaryDirectory() as tmp:
+            source = str(data) if data is not None else f"simulated, {sim_rows} rows, seed {seed}"
+            path = data
+            if path is None:
+                path = Path(tmp) / "history.csv"
+                write_history(SimulationConfig(rows=sim_rows, seed=seed), path)
+            history = read_history(path, reference)
+            result = train_model(
+                history, reference, out, seed=seed, source=source, today=settings.current_date()
+            )
+    except InputFileError as exc:
+        raise _fail(str(exc), EXIT_UNREADABLE) from None
+    except SupplierRiskError as exc:
+        raise _fail(str(exc), EXIT_NO_MODEL) from None
+    if history.invalid_rows:
+        first = history.invalid_rows[:5]
+        typer.echo(f"skipped {len(history.invalid_rows):,} invalid rows, e.g.:", err=True)
+        for index, message in first:
+            typer.echo(f"  row {index + 2}: {message}", err=True)
+    typer.echo(format_report(result))
+    if report is not None:
+        report.write_text(json.dumps(result.metrics, indent=1) + "\n", "utf-8")
+
+
+@app.command()
+def score(
+    input_file: Annotated[Path, typer.Argument(help="supplier list (CSV)")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write")],
+    model: Annotated[Path | None, typer.Option("--model", help="model file")] = None,
+    scenario: Annotated[str | None, typer.Option("--scenario", help="what-if scenario")] = None,
+) -> None:
+    """Rescore a supplier list: the same rows back with probability, band, reasons, error."""
+    from supplier_risk.scorer import build_scorer
+    from supplier_risk.tables import read_table, score_frame, write_table
+
+    settings = _settings()
+    try:
+        scorer = build_scorer(
+            model or settings.resolved_model_path(),
+            settings.reference_dir,
+            settings.scenarios_path,
+        )
+    except (ModelFileError, ReferenceDataError) as exc:
+        raise _fail(str(exc), EXIT_NO_MODEL) from None
+    try:
+        data = input_file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {input_file}: {exc.strerror or exc}", EXIT_UNREADABLE) from None
+    try:
+        frame = read_table(data)
+        scored, summary = score_frame(frame, scorer, settings.current_date(), scenario)
+    except (InputFileError, UnknownScenarioError) as exc:
+        raise _fail(str(exc), EXIT_UNREADABLE) from None
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        for chunk in write_table(scored):
+            handle.write(chunk)
+    bands = ", ".join(f"{k} {v:,}" for k, v in summary.bands.items())
+    typer.echo(
+        f"scored {summary.scored:,} of {summary.rows:,} rows ({bands}); "
+        f"{summary.invalid:,} invalid; wrote {out}",
+        err=True,
+    )
+    if summary.invalid:
+        raise typer.Exit(EXIT_SOME_INVALID)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the named what-if scenarios."""
+    from supplier_risk.scenarios import load_scenarios
+
+    settings = _settings()
+    try:
+        book = load_scenarios(settings.scenarios_path)
+    except ReferenceDataError as exc:
+        raise _fail(str(exc), EXIT_NO_MODEL) from None
+    for scenario in book.scenarios.values():
+        typer.echo(f"{scenario.name:28} {scenario.title}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="address to bind")] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64)] = None,
+) -> None:
+    """Run the HTTP service (uvicorn with uvloop and httptools)."""
+    from service.run import run
+
+    settings = _settings()
+    updates = {"host": host, "port": port, "workers": workers}
+    settings = settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    raise typer.Exit(run(settings))
+
+
+def main() -> None:
+    """Run the CLI; no stack trace reaches the user for errors raised on purpose."""
+    try:
+        app()
+    except SupplierRiskError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(EXIT_UNREADABLE)

@@ -1,0 +1,253 @@
+"""Plain-word reasons for a score, and recourse: the smallest single change that lowers the band."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from supplier_risk.features import RecordColumns
+from supplier_risk.record import END_USES, LICENCE_ORDER, SUPPLIER_TYPE_ORDER
+
+MAX_REASONS = 4
+
+# Candidate values for each actionable field, nearest first; monotone terms make the first
+# candidate that reaches a lower band the smallest change that does.
+BUFFER_TARGETS: tuple[float, ...] = (30, 45, 60, 90, 120, 180, 270, 365, 540, 730)
+"""Days; DOMAIN.md: little protection below one licence cycle (45-60 days), strong beyond 90."""
+ALTERNATE_STEPS: tuple[int, ...] = (1, 2, 3, 5, 10)
+CHINA_SHARE_TARGETS: tuple[float, ...] = (0.9, 0.75, 0.5, 0.25, 0.1, 0.0)
+LICENCE_TARGETS: tuple[str, ...] = ("pending", "individual", "general")
+"""Lower licence statuses a buyer can work towards; 'not_required' is reached by China share."""
+
+
+RECOURSE_FIELDS: tuple[str, ...] = (
+    "inventory_buffer_days",
+    "alternate_suppliers",
+    "licence_type",
+    "china_share",
+)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Single-field changes to try, one per entry: which record, which field, which value."""
+
+    row: NDArray[np.int64]
+    field: NDArray[np.int64]
+    """index into RECOURSE_FIELDS"""
+    value: NDArray[np.float64]
+    """the new value; for licence_type, the index into LICENCE_ORDER"""
+
+    def __len__(self) -> int:
+        return int(self.row.shape[0])
+
+
+def recourse_candidates(columns: RecordColumns, china_share: NDArray[np.float64]) -> Candidates:
+    """Return the changes worth trying for each record, ordered by record, field, then nearness."""
+    n = len(columns)
+    alternates = np.where(np.isnan(columns.alternates), 0.0, columns.alternates)
+    blocks: list[tuple[int, int, NDArray[np.bool_], float | NDArray[np.float64]]] = []
+    for k, target in enumerate(BUFFER_TARGETS):
+        blocks.append((0, k, columns.buffer_days < target, float(target)))
+    for k, step in enumerate(ALTERNATE_STEPS):
+        blocks.append((1, k, alternates + step <= 1000, alternates + step))
+    for k, name in enumerate(LICENCE_TARGETS):
+        code = LICENCE_ORDER.index(name)
+        blocks.append((2, k, columns.licence > code, float(code)))
+    for k, target in enumerate(CHINA_SHARE_TARGETS):
+        blocks.append((3, k, china_share > target, float(target)))
+    rows, fields, ranks, values = [], [], [], []
+    for field, rank, mask, value in blocks:
+        hit = np.flatnonzero(mask)
+        rows.append(hit)
+        fields.append(np.full(hit.size, field, dtype=np.int64))
+        ranks.append(np.full(hit.size, rank, dtype=np.int64))
+        full = np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
+        values.append(full[hit])
+    row = np.concatenate(rows) if rows else np.empty(0, np.int64)
+    field_arr = np.concatenate(fields) if fields else np.empty(0, np.int64)
+    rank_arr = np.concatenate(ranks) if ranks else np.empty(0, np.int64)
+    value_arr = np.concatenate(values) if values else np.empty(0, np.float64)
+    order = np.lexsort((rank_arr, field_arr, row))
+    return Candidates(row[order], field_arr[order], value_arr[order])
+
+
+def apply_candidates(columns: RecordColumns, candidates: Candidates) -> RecordColumns:
+    """Return one record per candidate: its row of ``columns`` with the one change applied."""
+    changed = columns.take(candidates.row)
+    value, field = candidates.value, candidates.field
+    return changed.replace(
+        buffer_days=np.where(field == 0, value, changed.buffer_days),
+        alternates=np.where(field == 1, value, changed.alternates),
+        licence=np.where(field == 2, value.astype(np.int64), changed.licence),
+        china_share=np.where(field == 3, value, changed.china_share),
+    )
+
+
+def first_lowering(
+    candidates: Candidates, band: NDArray[np.int64], current_band: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Return, per (record, field), the index of the nearest candidate that lowers the band."""
+    lowers = band < current_band[candidates.row]
+    hit = np.flatnonzero(lowers)
+    if hit.size == 0:
+        return hit
+    key = candidates.row[hit] * len(RECOURSE_FIELDS) + candidates.field[hit]
+    _, first = np.unique(key, return_index=True)
+    return hit[first]
+
+
+@dataclass(frozen=True)
+class ReasonContext:
+    """What a reason may mention about one record."""
+
+    material: str
+    material_description: str
+    control_list: str | None
+    controlled: bool
+    as_of: str
+    licence: str
+    end_use: str
+    sensitivity: str
+    buffer_days: float
+    alternates: int
+    supplier_type: str
+    china_share: float
+    rule_applied: str | None
+
+
+def _days(value: float) -> str:
+    return f"{value:g} day" + ("" if value == 1 else "s")
+
+
+def _licence_reason(c: ReasonContext) -> str:
+    raised = f" (raised by the rule {c.rule_applied})" if c.rule_applied else ""
+    return {
+        "not_required": "No Chinese export licence is needed",
+        "general": "Ships under a general licence, which covers only its named customers",
+        "individual": "Each shipment needs its own export approval (individual licence), "
+        "reviewed for up to 45 working days",
+        "pending": "The export licence has been applied for but not granted yet",
+        "denied": "The Chinese export licence was refused",
+    }[c.licence] + raised
+
+
+def _share_reason(c: ReasonContext) -> str:
+    return f"{round(100 * c.china_share)}% of the rare-earth content is mined or refined in China"
+
+
+def _controlled_reason(c: ReasonContext) -> str:
+    if not c.controlled:
+        return f"{c.material_description} is not on a Chinese export-control list on {c.as_of}"
+    return (
+        f"{c.material_description} is on China's export-control list ({c.control_list}) "
+        f"on {c.as_of}"
+    )
+
+
+def _buffer_reason(c: ReasonContext) -> str:
+    if c.buffer_days < 60:
+        return (
+            f"Stock covers only {_days(c.buffer_days)}, less than one licence review cycle "
+            "(about 45-60 days)"
+        )
+    if c.buffer_days < 90:
+        return f"Stock covers {_days(c.buffer_days)}: little margin over one licence review cycle"
+    return f"Stock covers {_days(c.buffer_days)}"
+
+
+def _alternates_reason(c: ReasonContext) -> str:
+    if c.alternates == 0:
+        return "No qualified alternate supplier outside China"
+    plural = "" if c.alternates == 1 else "s"
+    return f"Only {c.alternates} qualified alternate supplier{plural} outside China"
+
+
+def _type_reason(c: ReasonContext) -> str:
+    return {
+        "established": "An established producer",
+        "smaller": "A smaller firm or new entrant: general licences went to established "
+        "exporters first",
+        "intermediary": "A trader buying from producers: stays on per-shipment licences and "
+        "adds a link to the chain",
+    }[c.supplier_type]
+
+
+def _end_use_reason(c: ReasonContext) -> str:
+    words = c.end_use.replace("_", " ")
+    if c.end_use == "defense":
+        return "Defense end use: foreign military end users are refused in principle"
+    return f"{words.capitalize()} end use is of {c.sensitivity} sensitivity in licence reviews"
+
+
+LICENCE_PHRASE = {
+    "not_required": "no licence needed",
+    "general": "a general licence",
+    "individual": "an individual licence per shipment",
+    "pending": "a licence still pending",
+    "denied": "a refused licence",
+}
+
+
+def _licence_end_use_reason(c: ReasonContext) -> str:
+    return (
+        f"{LICENCE_PHRASE[c.licence].capitalize()} for a {c.sensitivity}-sensitivity end use "
+        f"({c.end_use.replace('_', ' ')}): the combination reviewers refuse or delay most"
+    )
+
+
+def _licence_buffer_reason(c: ReasonContext) -> str:
+    return (
+        f"{_days(c.buffer_days).capitalize()} of stock against {LICENCE_PHRASE[c.licence]}: "
+        "stock may run out before the next approval"
+    )
+
+
+REASONS: dict[str, Callable[[ReasonContext], str]] = {
+    "licence_type": _licence_reason,
+    "china_share": _share_reason,
+    "controlled": _controlled_reason,
+    "inventory_buffer_days": _buffer_reason,
+    "alternate_suppliers": _alternates_reason,
+    "supplier_type": _type_reason,
+    "end_use": _end_use_reason,
+    "licence_type x end_use": _licence_end_use_reason,
+    "licence_type x inventory_buffer_days": _licence_buffer_reason,
+}
+
+
+def reason_text(term: str, context: ReasonContext) -> str:
+    """Return the plain-word reason for one risk-raising term."""
+    maker = REASONS.get(term)
+    if maker is not None:
+        return maker(context)
+    parts = [p.strip().replace("_", " ") for p in term.split(" x ")]
+    return f"The combination of {' and '.join(parts)} raises the risk"
+
+
+def reasons_for(
+    term_names: tuple[str, ...], contributions: NDArray[np.float64], context: ReasonContext
+) -> list[str]:
+    """Return up to MAX_REASONS reasons, from the risk-raising terms only, largest first."""
+    order = np.argsort(-contributions, kind="stable")
+    out: list[str] = []
+    for k in order[:MAX_REASONS]:
+        if contributions[k] <= 0.0:
+            break
+        out.append(reason_text(term_names[k], context))
+    return out
+
+
+def label_of(codes: tuple[str, ...], code: int) -> str:
+    """Return the label of an enum code."""
+    return codes[code]
+
+
+ENUM_LABELS = {
+    "licence_type": LICENCE_ORDER,
+    "end_use": END_USES,
+    "supplier_type": SUPPLIER_TYPE_ORDER,
+}

@@ -1,0 +1,166 @@
+"""Named what-if scenarios as data: patches to the policy table, listed and applied by name.
+
+A scenario never touches a record: it rewrites the policy table (suspensions, rules), and the
+one feature path turns that into licence status and controlled flags, so its effect shows in
+the contributions. The shipped file is ``supplier_risk/data/scenarios.json``; users extend it
+(setting ``SUPPLIER_RISK_SCENARIOS_PATH``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from supplier_risk.errors import ReferenceDataError, UnknownScenarioError
+from supplier_risk.reference import PolicyTable, Reference, Rule, Suspension
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SetSuspensions(_Strict):
+    """Replace the suspensions of named control lists or rules."""
+
+    op: Literal["set_suspensions"]
+    targets: tuple[str, ...] = Field(min_length=1)
+    suspensions: tuple[Suspension, ...]
+
+
+class AddRule(_Strict):
+    """Add a rule to the policy table."""
+
+    op: Literal["add_rule"]
+    rule: Rule
+
+
+Patch = Annotated[SetSuspensions | AddRule, Field(discriminator="op")]
+
+
+class Scenario(_Strict):
+    """A named what-if: what it assumes, and the patches that express it."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
+    title: str
+    description: str
+    patches: tuple[Patch, ...] = ()
+
+    def apply(self, policy: PolicyTable) -> PolicyTable:
+        """Return the policy table with this scenario's patches applied."""
+        lists = {c.name: c for c in policy.control_lists}
+        rules = {r.name: r for r in policy.rules}
+        for patch in self.patches:
+            if isinstance(patch, SetSuspensions):
+                for target in patch.targets:
+                    if target in lists:
+                        lists[target] = lists[target].model_copy(
+                            update={"suspensions": patch.suspensions}
+                        )
+                    elif target in rules:
+                        rules[target] = rules[target].model_copy(
+                            update={"suspensions": patch.suspensions}
+                        )
+                    else:
+                        raise ReferenceDataError(
+                            f"scenario {self.name}: no control list or rule {target!r} in "
+                            f"policy table {policy.version} (known: {sorted([*lists, *rules])})"
+                        )
+            else:
+                rules[patch.rule.name] = patch.rule
+        return policy.model_copy(
+            update={
+                "version": f"{policy.version}+{self.name}",
+                "control_lists": tuple(lists.values()),
+                "rules": tuple(rules.values()),
+            }
+        )
+
+
+class ScenarioFile(_Strict):
+    """The scenario file."""
+
+    version: str
+    scenarios: tuple[Scenario, ...]
+
+
+@dataclass
+class ScenarioBook:
+    """The scenarios in use, by name, with the reference data each implies (cached)."""
+
+    version: str
+    scenarios: Mapping[str, Scenario]
+    _cache: dict[tuple[str, int], Reference] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def empty(cls) -> ScenarioBook:
+        """Return a book with no scenarios."""
+        return cls(version="none", scenarios={})
+
+    def names(self) -> tuple[str, ...]:
+        """Return the scenario names, in file order."""
+        return tuple(self.scenarios)
+
+    def get(self, name: str) -> Scenario:
+        """Return a scenario by name, or raise UnknownScenarioError listing the known ones."""
+        try:
+            return self.scenarios[name]
+        except KeyError:
+            shown = name if len(name) <= 64 else name[:64] + "..."
+            allowed = ", ".join(self.scenarios) or "(none)"
+            raise UnknownScenarioError(
+                f"scenario {shown!r} is not defined; allowed: {allowed}"
+            ) from None
+
+    def reference_for(self, name: str, reference: Reference) -> Reference:
+        """Return ``reference`` with the named scenario applied to its policy table."""
+        key = (name, id(reference))
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = reference.with_policy(self.get(name).apply(reference.policy))
+            self._cache[key] = cached
+        return cached
+
+    def check_against(self, reference: Reference) -> None:
+        """Apply every scenario once, so a bad scenario file fails at start, not at a request."""
+        for name in self.scenarios:
+            self.reference_for(name, reference)
+
+
+def parse_scenarios(text: str, source: str) -> ScenarioBook:
+    """Parse and validate a scenario file's text."""
+    try:
+        parsed = ScenarioFile.model_validate(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise ReferenceDataError(f"scenario file {source} is not valid JSON: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ReferenceDataError(f"scenario file {source}: {where}: {first['msg']}") from exc
+    names = [s.name for s in parsed.scenarios]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ReferenceDataError(f"scenario file {source}: names repeated: {', '.join(repeated)}")
+    return ScenarioBook(version=parsed.version, scenarios={s.name: s for s in parsed.scenarios})
+
+
+def load_scenarios(path: Path | None = None) -> ScenarioBook:
+    """Load a scenario file (default: the shipped one)."""
+    try:
+        if path is None:
+            text = (
+                resources.files("supplier_risk").joinpath("data/scenarios.json").read_text("utf-8")
+            )
+            return parse_scenarios(text, "scenarios.json (shipped)")
+        return parse_scenarios(path.read_text("utf-8"), str(path))
+    except OSError as exc:
+        raise ReferenceDataError(
+            f"cannot read scenario file {path}: {exc.strerror or exc}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ReferenceDataError(f"scenario file {path} is not UTF-8: {exc}") from exc

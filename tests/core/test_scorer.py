@@ -1,0 +1,75 @@
+"""The scoring path: contract result shape and the invariants of CONTRACT.md section 4."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+
+from supplier_risk.record import SupplierRecord
+from supplier_risk.results import ScoreResult
+from supplier_risk.scorer import Scorer
+from tests.conftest import TODAY
+
+Make = Callable[..., SupplierRecord]
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def test_score_records_returns_contract_result(scorer: Scorer, make_record: Make) -> None:
+    result = scorer.score_records([make_record()], TODAY)[0]
+    ScoreResult.model_validate(result)
+    assert result["supplier_id"] == "V-10023"
+    assert result["risk_score"] == round(100 * result["probability"])
+
+
+def test_contributions_add_up_to_logit_difference(scorer: Scorer, make_record: Make) -> None:
+    records = [
+        make_record(inventory_buffer_days=d, licence_type=lic)
+        for d in (0, 30, 90, 400)
+        for lic in ("not_required", "general", "individual", "pending", "denied")
+    ]
+    for result in scorer.score_records(records, TODAY):
+        total = sum(c["contribution"] for c in result["contributions"])
+        expected = logit(result["probability"]) - logit(result["baseline_probability"])
+        assert total == pytest.approx(expected, abs=1e-9)
+
+
+def test_contributions_are_ordered_largest_first(scorer: Scorer, make_record: Make) -> None:
+    result = scorer.score_records([make_record()], TODAY)[0]
+    sizes = [abs(c["contribution"]) for c in result["contributions"]]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_supplier_name_never_changes_score(scorer: Scorer, make_record: Make) -> None:
+    a, b = scorer.score_records(
+        [make_record(supplier_name="A"), make_record(supplier_name="Zed Trading")], TODAY
+    )
+    assert a["probability"] == b["probability"]
+
+
+def test_reasons_come_only_from_risk_raising_terms(scorer: Scorer, make_record: Make) -> None:
+    result = scorer.score_records([make_record()], TODAY)[0]
+    raising = [c for c in result["contributions"] if c["contribution"] > 0]
+    assert 1 <= len(result["reasons"]) <= min(4, len(raising))
+
+
+def test_recourse_lowers_the_band(scorer: Scorer, make_record: Make) -> None:
+    labels = scorer.model.band_labels
+    result = scorer.score_records([make_record(licence_type="pending")], TODAY)[0]
+    assert result["recourse"], "a pending, 30-day-buffer supplier has something to improve"
+    for option in result["recourse"]:
+        assert labels.index(option["band"]) < labels.index(result["band"])
+        assert option["probability"] < result["probability"]
+
+
+def test_defaults_are_stated_as_assumptions(scorer: Scorer, make_record: Make) -> None:
+    record = make_record(china_share=None, supplier_type=None, as_of=None, origin_country="JP")
+    result = scorer.score_records([record], TODAY)[0]
+    text = " ".join(result["assumptions"])
+    assert "china_share not given: assumed 0.5 for origin JP" in text
+    assert "supplier_type not given" in text
+    assert TODAY.isoformat() in text

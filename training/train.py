@@ -1,0 +1,177 @@
+"""Train on a labelled history and write the JSON model file, with a held-out report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from supplier_risk.features import FEATURE_NAMES, MONOTONE, derive_features
+from supplier_risk.history import History
+from supplier_risk.model_file import dump_model
+from supplier_risk.record import LICENCE_ORDER, SUPPLIER_TYPE_ORDER
+from supplier_risk.reference import SENSITIVITY_LEVELS, Reference
+from training.evaluate import metrics
+from training.export import Table, export_tables
+from training.fit import (
+    DECLARED_PAIRS,
+    HGB_PARAMS,
+    PairSelection,
+    constrained_estimator,
+    fit_references,
+    select_pairs,
+)
+
+HELD_OUT_FRACTION = 0.2
+MODEL_NAME = "supplier-risk"
+
+FEATURE_DESCRIPTIONS = {
+    "china_share": "fraction of the material's rare-earth content mined or refined in China",
+    "licence_type": "Chinese export-licence status, after policy rules",
+    "end_use": "end-use sensitivity level of the declared end use",
+    "inventory_buffer_days": "days of consumption covered by stock on hand and in transit",
+    "alternate_suppliers": "qualified alternative suppliers whose content is not from China",
+    "supplier_type": "established producer, smaller firm, or trader",
+    "controlled": "1 when the material is on a control list in force on as_of",
+}
+FEATURE_LEVELS: dict[str, tuple[str, ...]] = {
+    "licence_type": LICENCE_ORDER,
+    "end_use": SENSITIVITY_LEVELS,
+    "supplier_type": SUPPLIER_TYPE_ORDER,
+    "controlled": ("no", "yes"),
+}
+
+
+@dataclass
+class TrainReport:
+    """What training measured and wrote."""
+
+    path: Path
+    sha256: str
+    metrics: dict[str, dict[str, float]]
+    selection: PairSelection
+    seconds: float
+    rows: int
+    invalid_rows: int
+    document: dict[str, Any]
+
+
+def _feature_specs() -> list[dict[str, Any]]:
+    specs = []
+    for name in FEATURE_NAMES:
+        kind = (
+            "binary" if name == "controlled" else "ordinal" if name in FEATURE_LEVELS else "numeric"
+        )
+        spec: dict[str, Any] = {
+            "name": name,
+            "kind": kind,
+            "monotone": MONOTONE[name],
+            "description": FEATURE_DESCRIPTIONS[name],
+        }
+        if name in FEATURE_LEVELS:
+            spec["levels"] = list(FEATURE_LEVELS[name])
+        specs.append(spec)
+    return specs
+
+
+def _term_documents(tables: dict[tuple[int, ...], Table]) -> list[dict[str, Any]]:
+    ordered = sorted(tables.items(), key=lambda kv: (len(kv[0]), kv[0]))
+    terms = []
+    for key, table in ordered:
+        names = [FEATURE_NAMES[c] for c in key]
+        terms.append(
+            {
+                "name": " x ".join(names),
+                "features": names,
+                "edges": [[float(v) for v in e] for e in table.edges],
+                "values": table.values.tolist(),
+            }
+        )
+    return terms
+
+
+def train_model(
+    history: History,
+    reference: Reference,
+    out: Path,
+    *,
+    seed: int = 0,
+    source: str = "",
+    today: dt.date | None = None,
+) -> TrainReport:
+    """Fit, evaluate against the references, export and write the model file."""
+    started = time.perf_counter()
+    today = today or dt.datetime.now(dt.UTC).date()
+    x = derive_features(history.columns, reference, today).matrix
+    y = history.labels
+    index = np.arange(y.size)
+    train_idx, test_idx = train_test_split(
+        index, test_size=HELD_OUT_FRACTION, random_state=seed, stratify=y
+    )
+    x_train, y_train, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
+
+    selection = select_pairs(x_train, y_train, seed)
+    pairs = (*DECLARED_PAIRS, *selection.kept)
+    estimator = constrained_estimator(pairs, seed).fit(x_train, y_train)
+    intercept, tables = export_tables(estimator, x_train)
+    references = fit_references(x_train, y_train, seed)
+
+    report_metrics = {"held_out": metrics(y_test, estimator.predict_proba(x_test)[:, 1])}
+    for name, model in references.items():
+        report_metrics[name] = metrics(y_test, model.predict_proba(x_test)[:, 1])
+    report_metrics["pair_selection_log_loss_gain"] = dict(selection.gains)
+
+    as_of = history.columns.as_of
+    seconds = time.perf_counter() - started
+    document: dict[str, Any] = {
+        "format_version": 1,
+        "name": MODEL_NAME,
+        "version": f"{today.isoformat()}+{history.data_sha256[:8]}",
+        "description": (
+            "Additive, monotone model of the probability that a rare-earth supply is disrupted "
+            "by export controls within 90 days: one step function per input, the licence x "
+            "end-use interaction, and interaction pairs kept on held-out data."
+        ),
+        "training": {
+            "rows": int(y_train.size),
+            "held_out_rows": int(y_test.size),
+            "data_sha256": history.data_sha256,
+            "as_of_min": str(as_of.min()),
+            "as_of_max": str(as_of.max()),
+            "positive_rate": float(y.mean()),
+            "source": source,
+            "estimator": "sklearn HistGradientBoostingClassifier with interaction_cst and "
+            "monotonic_cst, exported to lookup tables",
+            "params": {
+                **HGB_PARAMS,
+                "random_state": seed,
+                "n_iter": int(estimator.n_iter_),
+                "pairs": [" x ".join(p) for p in pairs],
+                "invalid_rows_skipped": len(history.invalid_rows),
+            },
+            "trained_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            "seconds": round(seconds, 3),
+        },
+        "reference_versions": dict(reference.versions),
+        "features": _feature_specs(),
+        "intercept": intercept,
+        "terms": _term_documents(tables),
+        "bands": {"labels": ["low", "medium", "high", "critical"], "thresholds": [0.1, 0.25, 0.5]},
+        "metrics": report_metrics,
+    }
+    sha = dump_model(document, out)
+    return TrainReport(
+        path=out,
+        sha256=sha,
+        metrics=report_metrics,
+        selection=selection,
+        seconds=time.perf_counter() - started,
+        rows=int(y.size),
+        invalid_rows=len(history.invalid_rows),
+        document=document,
+    )
