@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from supplier_risk.errors import RecordError
 
 
 class LicenceType(StrEnum):
@@ -111,6 +122,15 @@ def default_china_share(origin_country: str) -> float:
 
 
 SupplierId = Annotated[str, Field(min_length=1, max_length=SUPPLIER_ID_MAX)]
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_SHOWN = 40
+
+
+def _not_a_flag(value: object, field: str) -> object:
+    """Reject true/false where a number is expected (pydantic would read True as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{field} {value!r} is true/false, not a number")
+    return value
 
 
 class SupplierRecord(BaseModel):
@@ -140,6 +160,22 @@ class SupplierRecord(BaseModel):
             raise ValueError(f"material {shown!r} is not one of: {', '.join(allowed)}")
         return value
 
+    @field_validator("china_share", "inventory_buffer_days", "alternate_suppliers", mode="before")
+    @classmethod
+    def _number_not_flag(cls, value: Any, info: ValidationInfo) -> Any:
+        return _not_a_flag(value, str(info.field_name))
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _date_text(cls, value: Any) -> Any:
+        # pydantic would read a number as a Unix timestamp and accept datetimes; the contract
+        # says YYYY-MM-DD.
+        if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+            return value
+        if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
+            return value
+        raise ValueError(f"as_of {_shown(value)} is not a date YYYY-MM-DD")
+
     @field_validator("origin_country")
     @classmethod
     def _origin_code(cls, value: Any) -> str:
@@ -156,3 +192,71 @@ class LabelledRecord(SupplierRecord):
 
     as_of: dt.date
     disrupted: Annotated[int, Field(ge=0, le=1)]
+
+
+def allowed_values(field: str) -> str:
+    """Return, in words, what a record field allows."""
+    allowed = {
+        "supplier_id": f"a string of 1 to {SUPPLIER_ID_MAX} characters",
+        "supplier_name": f"a string of up to {SUPPLIER_NAME_MAX} characters",
+        "material": "one of: " + ", ".join(material_codes()),
+        "origin_country": "an ISO 3166-1 alpha-2 country code such as 'CN' (any case)",
+        "china_share": "a number from 0 to 1",
+        "licence_type": "one of: " + ", ".join(LICENCE_ORDER),
+        "end_use": "one of: " + ", ".join(END_USES),
+        "inventory_buffer_days": "a number from 0 to 3650",
+        "alternate_suppliers": "a whole number from 0 to 1000",
+        "supplier_type": "one of: " + ", ".join(SUPPLIER_TYPE_ORDER),
+        "destination_country": "an ISO 3166-1 alpha-2 country code such as 'DE' (any case)",
+        "as_of": "a date YYYY-MM-DD",
+        "disrupted": "0 or 1",
+    }
+    return allowed.get(field, "")
+
+
+def _shown(value: object) -> str:
+    """Return a value quoted for a message, cut to MAX_SHOWN characters."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """Return one message per problem, each naming the field, the value and what is allowed."""
+    messages = []
+    for error in exc.errors(include_url=False):
+        loc = error["loc"]
+        field = str(loc[0]) if loc else "record"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            messages.append(
+                f"{field}: unknown field (value {_shown(error['input'])}); allowed fields: "
+                + ", ".join(RECORD_FIELDS)
+            )
+        elif kind == "missing":
+            messages.append(f"{field}: required, {allowed_values(field)}")
+        elif not loc:
+            messages.append(
+                f"record: {_shown(error['input'])} is not an object with the fields "
+                + ", ".join(RECORD_FIELDS)
+            )
+        elif kind == "value_error":
+            # our own validators already name the field and the value, most also what is allowed
+            reason = reason.removeprefix(f"{field} ")
+            allowed = allowed_values(field)
+            tail = "" if allowed in reason else f"; allowed: {allowed}"
+            messages.append(f"{field}: {reason}{tail}")
+        else:
+            messages.append(
+                f"{field}: {_shown(error['input'])} is not allowed ({reason}); "
+                f"allowed: {allowed_values(field)}"
+            )
+    return messages
+
+
+def parse_record(data: Mapping[str, Any] | object) -> SupplierRecord:
+    """Validate one record; raise RecordError whose message lists every problem."""
+    try:
+        return SupplierRecord.model_validate(data)
+    except ValidationError as exc:
+        raise RecordError("; ".join(describe_errors(exc))) from None
