@@ -217,6 +217,11 @@ def dump_model(document: dict[str, Any], path: Path) -> str:
     return str(finished["sha256"])
 
 
+def model_json_schema_text() -> str:
+    """Return the text of models/model.schema.json exactly as it is committed."""
+    return json.dumps(model_json_schema(), indent=1, sort_keys=True) + "\n"
+
+
 def model_json_schema() -> dict[str, Any]:
     """Return the JSON Schema of the model file."""
     schema = ModelFile.model_json_schema()

@@ -1,0 +1,185 @@
+"""The model file: loading refuses anything it cannot trust, with a clear message."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supplier_risk.errors import ModelFileError
+from supplier_risk.model_file import (
+    MAX_MODEL_BYTES,
+    content_sha256,
+    dump_model,
+    finalise_document,
+    load_model_file,
+    model_json_schema_text,
+    parse_model,
+)
+from supplier_risk.scoring import LoadedModel, load_model
+
+SCHEMA = Path(__file__).resolve().parents[2] / "models" / "model.schema.json"
+
+
+@pytest.fixture(scope="module")
+def document(model_path: Path) -> dict[str, Any]:
+    """Return the shipped model file as a document."""
+    loaded: dict[str, Any] = json.loads(model_path.read_text("utf-8"))
+    return loaded
+
+
+def rehashed(document: dict[str, Any], change: Any) -> str:
+    """Return the document's JSON after ``change(doc)``, with a correct sha256."""
+    doc = copy.deepcopy(document)
+    change(doc)
+    doc["sha256"] = content_sha256(doc)
+    return json.dumps(doc)
+
+
+def test_load_model_file_accepts_the_shipped_model(model_path: Path) -> None:
+    model = load_model_file(model_path)
+    assert model.format_version == 1
+    assert model.sha256 == content_sha256(json.loads(model_path.read_text("utf-8")))
+
+
+def test_model_json_schema_file_is_current() -> None:
+    assert SCHEMA.read_text("utf-8") == model_json_schema_text(), (
+        "models/model.schema.json is stale; regenerate it with "
+        "python -c 'from supplier_risk.model_file import model_json_schema_text as t; "
+        'print(t(), end="")\' > models/model.schema.json'
+    )
+
+
+def test_parse_model_refuses_changed_content(document: dict[str, Any]) -> None:
+    doc = copy.deepcopy(document)
+    doc["intercept"] += 0.5
+    with pytest.raises(ModelFileError, match=r"sha256 mismatch: the file says '[0-9a-f]{64}' but"):
+        parse_model(json.dumps(doc))
+
+
+def test_parse_model_refuses_missing_hash(document: dict[str, Any]) -> None:
+    doc = {k: v for k, v in document.items() if k != "sha256"}
+    with pytest.raises(ModelFileError, match=r"sha256 mismatch: the file says None"):
+        parse_model(json.dumps(doc))
+
+
+def test_parse_model_refuses_malformed_hash(document: dict[str, Any]) -> None:
+    with pytest.raises(ModelFileError, match=r"sha256 mismatch: the file says 'abc'"):
+        parse_model(json.dumps({**document, "sha256": "abc"}))
+
+
+@pytest.mark.parametrize("version", [2, 0, "1", None, 1.5])
+def test_parse_model_refuses_unknown_format_version(
+    document: dict[str, Any], version: object
+) -> None:
+    text = rehashed(document, lambda d: d.update(format_version=version))
+    with pytest.raises(ModelFileError, match=rf"format_version {version!r}; this release reads"):
+        parse_model(text)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_parse_model_refuses_non_finite_number(document: dict[str, Any], constant: str) -> None:
+    text = json.dumps(document).replace(
+        f'"intercept": {json.dumps(document["intercept"])}', f'"intercept": {constant}'
+    )
+    assert constant in text
+    with pytest.raises(ModelFileError, match=rf"contains {constant}, which is not a number JSON"):
+        parse_model(text)
+
+
+@pytest.mark.parametrize("text", ["", "{", "not json", '{"a": 1,}', b"\xff\xfe{"])
+def test_parse_model_refuses_non_json(text: str | bytes) -> None:
+    with pytest.raises(ModelFileError, match=r"^model file is not valid JSON"):
+        parse_model(text)
+
+
+@pytest.mark.parametrize(("text", "kind"), [("[1, 2]", "list"), ('"model"', "str"), ("3", "int")])
+def test_parse_model_refuses_non_object(text: str, kind: str) -> None:
+    with pytest.raises(ModelFileError, match=rf"must hold a JSON object, got {kind}"):
+        parse_model(text)
+
+
+def _first_term(doc: dict[str, Any]) -> dict[str, Any]:
+    term: dict[str, Any] = doc["terms"][0]
+    return term
+
+
+def _pair_term(doc: dict[str, Any]) -> dict[str, Any]:
+    term: dict[str, Any] = next(t for t in doc["terms"] if len(t["features"]) == 2)
+    return term
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda d: _first_term(d)["values"].pop(), r"terms\.0: .*needs \d+ values"),
+        (lambda d: _first_term(d).update(values=[[0.0]]), r"terms\.0"),
+        (lambda d: _first_term(d).update(edges=[]), r"one edge list per feature"),
+        (lambda d: _first_term(d)["edges"][0].reverse(), r"edges must be strictly increasing"),
+        (lambda d: _pair_term(d)["values"][0].pop(), r"needs a \d+ x \d+ table of values"),
+        (lambda d: _pair_term(d)["values"].pop(), r"needs a \d+ x \d+ table of values"),
+        (lambda d: _first_term(d).update(features=["colour"]), r"undeclared features \['colour'\]"),
+        (lambda d: _first_term(d).update(features=["a", "b", "c"]), r"terms\.0\.features"),
+        (lambda d: d.update(intercept="high"), r"intercept: Input should be a valid number"),
+        (lambda d: d.pop("terms"), r"terms: Field required"),
+        (lambda d: d.update(extra=1), r"extra: Extra inputs are not permitted"),
+        (lambda d: d["bands"].update(thresholds=[0.5, 0.25, 0.1]), r"strictly increasing"),
+        (lambda d: d["bands"].update(thresholds=[0.1, 0.5]), r"one more label than thresholds"),
+        (lambda d: d.update(metrics={"held_out": {"roc_auc": "good"}}), r"metrics\.held_out"),
+    ],
+)
+def test_parse_model_refuses_wrong_shape(document: dict[str, Any], change: Any, match: str) -> None:
+    with pytest.raises(ModelFileError, match=match):
+        parse_model(rehashed(document, change))
+
+
+def test_loaded_model_refuses_features_of_another_release(document: dict[str, Any]) -> None:
+    def rename(doc: dict[str, Any]) -> None:
+        doc["features"][0]["name"] = "china_content"
+        for term in doc["terms"]:
+            term["features"] = [
+                "china_content" if f == "china_share" else f for f in term["features"]
+            ]
+
+    model = parse_model(rehashed(document, rename))
+    with pytest.raises(ModelFileError, match=r"features \['china_content', .* do not match"):
+        LoadedModel(model)
+
+
+def test_load_model_file_refuses_oversized_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_MODEL_BYTES + 1)
+    with pytest.raises(ModelFileError, match=rf"is {MAX_MODEL_BYTES + 1} bytes; at most"):
+        load_model_file(path)
+
+
+def test_load_model_file_refuses_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match=r"cannot read model file .*nothing\.json"):
+        load_model_file(tmp_path / "nothing.json")
+
+
+def test_load_model_names_the_file_in_errors(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text("{", "utf-8")
+    with pytest.raises(ModelFileError, match=r"model file .*broken\.json is not valid JSON"):
+        load_model(path)
+
+
+def test_finalise_document_refuses_non_finite_number(document: dict[str, Any]) -> None:
+    doc = copy.deepcopy(document)
+    _first_term(doc)["values"][1] = float("nan")
+    with pytest.raises(ModelFileError, match=r"non-finite number at \$\.terms\[0\]\.values\[1\]"):
+        finalise_document(doc)
+
+
+def test_dump_model_round_trips(document: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    sha = dump_model(copy.deepcopy(document), path)
+    assert sha == document["sha256"]
+    assert load_model_file(path).model_dump(mode="json", by_alias=True) == parse_model(
+        json.dumps(document)
+    ).model_dump(mode="json", by_alias=True)
