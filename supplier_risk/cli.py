@@ -30,6 +30,7 @@ EXIT_OK = 0
 EXIT_SOME_INVALID = 1
 EXIT_UNREADABLE = 2
 EXIT_NO_MODEL = 3
+MAX_INVALID_SHOWN = 10
 
 app = typer.Typer(
     help="Score rare-earth suppliers for the risk of disruption by China's export controls.",
@@ -81,6 +82,7 @@ def train(
 ) -> None:
     """Fit the interpretable model and write the model file, with held-out metrics."""
     import tempfile
+    import warnings
 
     from supplier_risk.history import read_history
     from supplier_risk.reference import load_reference
@@ -97,7 +99,22 @@ def train(
             if path is None:
                 path = Path(tmp) / "history.csv"
                 write_history(SimulationConfig(rows=sim_rows, seed=seed), path)
-            history = read_history(path, reference)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                history = read_history(path, reference)
+            for warning in caught:
+                typer.echo(f"warning: {warning.message}", err=True)
+            typer.echo(
+                f"read {history.rows_read:,} rows: {len(history.labels):,} valid, "
+                f"{len(history.invalid_rows):,} invalid (not used)",
+                err=True,
+            )
+            for index, message in history.invalid_rows[:MAX_INVALID_SHOWN]:
+                typer.echo(f"  row {index + 1} (line {index + 2}): {message}", err=True)
+            if len(history.invalid_rows) > MAX_INVALID_SHOWN:
+                typer.echo(
+                    f"  ... and {len(history.invalid_rows) - MAX_INVALID_SHOWN:,} more", err=True
+                )
             result = train_model(
                 history, reference, out, seed=seed, source=source, today=settings.current_date()
             )
@@ -105,11 +122,6 @@ def train(
         raise _fail(str(exc), EXIT_UNREADABLE) from None
     except SupplierRiskError as exc:
         raise _fail(str(exc), EXIT_NO_MODEL) from None
-    if history.invalid_rows:
-        first = history.invalid_rows[:5]
-        typer.echo(f"skipped {len(history.invalid_rows):,} invalid rows, e.g.:", err=True)
-        for index, message in first:
-            typer.echo(f"  row {index + 2}: {message}", err=True)
     typer.echo(format_report(result))
     if report is not None:
         report.write_text(json.dumps(result.metrics, indent=1) + "\n", "utf-8")

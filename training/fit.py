@@ -23,17 +23,27 @@ Pair = tuple[str, str]
 DECLARED_PAIRS: tuple[Pair, ...] = (("licence_type", "end_use"),)
 """Always in the model: DOMAIN.md says risk rises sharply for defense under open licences."""
 CANDIDATE_PAIRS: tuple[Pair, ...] = (
-    ("licence_type", "inventory_buffer_days"),
-    ("china_share", "controlled"),
+    ("licence_type", "inventory_buffer_days"),  # review cycles against stock (DOMAIN.md)
+    ("china_share", "controlled"),  # Chinese content matters most where licensing applies
     ("licence_type", "controlled"),
     ("licence_type", "china_share"),
-    ("inventory_buffer_days", "alternate_suppliers"),
+    ("inventory_buffer_days", "alternate_suppliers"),  # switching needs time
     ("china_share", "inventory_buffer_days"),
     ("end_use", "controlled"),
+    ("licence_type", "supplier_type"),  # smaller firms and traders stayed on individual files
+    ("supplier_type", "inventory_buffer_days"),  # slower files eat more of the stock
+    ("end_use", "inventory_buffer_days"),  # case-by-case reviews for sensitive uses take longer
+    ("licence_type", "alternate_suppliers"),  # alternates matter where the licence is at risk
 )
 """Pairs with a domain story; each joins the model only if it earns its place on held-out data."""
 MIN_LOG_LOSS_GAIN = 2e-4
-SELECTION_ROWS = 120_000
+"""Inner held-out log-loss gain a pair must bring to be kept."""
+MAX_SELECTED_PAIRS = 4
+"""Most pairs added to the declared one: keeps the model readable and training fast."""
+SELECTION_ROWS = 60_000
+SELECTION_OVERRIDES: dict[str, Any] = {"learning_rate": 0.2}
+"""Pair selection ranks candidates on a subsample with a faster learning rate (measured: the
+same pairs as at 120,000 rows and 0.1 on both test histories, in a third of the time)."""
 
 HGB_PARAMS: dict[str, Any] = {
     "learning_rate": 0.1,
@@ -54,13 +64,15 @@ def interaction_groups(pairs: tuple[Pair, ...]) -> list[list[int]]:
     return groups + [[i] for i in range(len(FEATURE_NAMES)) if i not in used]
 
 
-def constrained_estimator(pairs: tuple[Pair, ...], seed: int) -> HistGradientBoostingClassifier:
+def constrained_estimator(
+    pairs: tuple[Pair, ...], seed: int, **overrides: Any
+) -> HistGradientBoostingClassifier:
     """Return the additive, monotone estimator with the given interaction pairs."""
     return HistGradientBoostingClassifier(
         monotonic_cst=[MONOTONE[f] for f in FEATURE_NAMES],
         interaction_cst=interaction_groups(pairs),
         random_state=seed,
-        **HGB_PARAMS,
+        **{**HGB_PARAMS, **overrides},
     )
 
 
@@ -74,7 +86,11 @@ class PairSelection:
 
 
 def select_pairs(x: FloatArray, y: IntArray, seed: int) -> PairSelection:
-    """Keep each candidate pair whose addition lowers log loss on an inner held-out split."""
+    """Add candidate pairs greedily while the best one lowers log loss on an inner held-out split.
+
+    Pairs are judged together, not one by one against the bare model: one pair can be worth
+    little alone and much once another is in (measured on the shipment-level history).
+    """
     if x.shape[0] > SELECTION_ROWS:
         keep = np.random.default_rng(seed).choice(x.shape[0], SELECTION_ROWS, replace=False)
         x, y = x[keep], y[keep]
@@ -83,16 +99,24 @@ def select_pairs(x: FloatArray, y: IntArray, seed: int) -> PairSelection:
     )
 
     def loss(pairs: tuple[Pair, ...]) -> float:
-        model = constrained_estimator(pairs, seed).fit(x_fit, y_fit)
+        model = constrained_estimator(pairs, seed, **SELECTION_OVERRIDES).fit(x_fit, y_fit)
         return float(log_loss(y_val, model.predict_proba(x_val)[:, 1], labels=[0, 1]))
 
-    base = loss(DECLARED_PAIRS)
-    selection = PairSelection(base_log_loss=base)
-    for pair in CANDIDATE_PAIRS:
-        gain = base - loss((*DECLARED_PAIRS, pair))
-        selection.gains[" x ".join(pair)] = gain
-    ranked = sorted(CANDIDATE_PAIRS, key=lambda p: -selection.gains[" x ".join(p)])
-    selection.kept = tuple(p for p in ranked if selection.gains[" x ".join(p)] >= MIN_LOG_LOSS_GAIN)
+    current = loss(DECLARED_PAIRS)
+    selection = PairSelection(base_log_loss=current)
+    kept: list[Pair] = []
+    remaining = list(CANDIDATE_PAIRS)
+    while remaining and len(kept) < MAX_SELECTED_PAIRS:
+        losses = {pair: loss((*DECLARED_PAIRS, *kept, pair)) for pair in remaining}
+        for pair, value in losses.items():
+            selection.gains[" x ".join(pair)] = current - value
+        best = min(remaining, key=lambda p: losses[p])
+        if current - losses[best] < MIN_LOG_LOSS_GAIN:
+            break
+        kept.append(best)
+        remaining.remove(best)
+        current = losses[best]
+    selection.kept = tuple(kept)
     return selection
 
 

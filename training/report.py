@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 ROWS = (
     ("held_out", "supplier-risk (additive, monotone)"),
@@ -13,15 +13,18 @@ ROWS = (
 
 class _Report(Protocol):
     metrics: dict[str, dict[str, float]]
+    document: dict[str, Any]
     seconds: float
     rows: int
     sha256: str
+    phases: dict[str, float]
 
 
 def format_report(report: _Report) -> str:
     """Return a fixed-width table of held-out ROC AUC, log loss, Brier and ECE."""
     lines = [
         f"trained on {report.rows:,} rows in {report.seconds:.1f} s; model sha256 {report.sha256}",
+        "  seconds by phase: " + ", ".join(f"{k} {v:.1f}" for k, v in report.phases.items()),
         f"{'held-out 20%':40} {'ROC AUC':>8} {'log loss':>9} {'Brier':>7} {'ECE(10)':>8}",
     ]
     for key, label in ROWS:
@@ -35,8 +38,13 @@ def format_report(report: _Report) -> str:
         f"vs unconstrained HGB: ROC AUC {ours['roc_auc'] - free['roc_auc']:+.4f}, "
         f"log loss {ours['log_loss'] - free['log_loss']:+.4f}"
     )
+    pairs = report.document["training"]["params"].get("pairs", [])
+    lines.append("pairs in the model: " + (", ".join(pairs) or "none"))
     gains = report.metrics.get("pair_selection_log_loss_gain", {})
     if gains:
-        lines.append("interaction pairs tried (inner held-out log-loss gain):")
+        lines.append(
+            "candidate pairs (greedy forward selection; inner held-out log-loss gain when added "
+            "or when last tried):"
+        )
         lines.extend(f"  {name:44} {gain:+.5f}" for name, gain in gains.items())
     return "\n".join(lines)

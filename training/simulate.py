@@ -24,8 +24,11 @@ from supplier_risk.reference import Reference, load_reference
 
 FloatArray = NDArray[np.float64]
 
+# as_of spread over 2025-01 to 2026-12 (issue 3), so that every policy date of DOMAIN.md
+# 'The rules, as data' falls inside the history.
 AS_OF_START = dt.date(2025, 1, 1)
 AS_OF_END = dt.date(2026, 12, 31)
+
 HORIZON_DAYS = 90  # CONTRACT.md section 2: disruption within 90 days after as_of
 LATE_DAYS = 30  # CONTRACT.md section 2: a delivery delayed by more than 30 days
 
@@ -39,12 +42,15 @@ MATERIAL_WEIGHTS: dict[str, float] = {
 }  # fmt: skip
 
 # Origins. Magnets: China makes about 94% of NdFeB (IEA, DOMAIN.md 'Concentration'); the rest
-# from JP (Shin-Etsu, Proterial, TDK), DE/US (VAC), EE (Neo), US (MP, Noveon).
+# from JP (Shin-Etsu, Proterial, TDK), DE/US (VAC), EE (Neo), US (MP, Noveon). Assumption: a
+# buyer's supplier list is somewhat less concentrated than world output (86% rather than 94%),
+# because buyers qualify non-Chinese makers where they can.
 MAGNET_ORIGINS: dict[str, float] = {
     "CN": 0.86, "JP": 0.05, "DE": 0.02, "US": 0.03, "EE": 0.01, "VN": 0.02, "KR": 0.01,
 }  # fmt: skip
 # Oxides and metals: China about 91% of separation and refining (IEA); Lynas in MY, MP and
-# Energy Fuels in US, Iluka in AU, Solvay in FR, Neo in EE (DOMAIN.md).
+# Energy Fuels in US, Iluka in AU, Solvay in FR, Neo in EE (DOMAIN.md). Assumption: 82% on a
+# supplier list, for the same reason as the magnets.
 OXIDE_ORIGINS: dict[str, float] = {
     "CN": 0.82, "MY": 0.07, "US": 0.04, "AU": 0.02, "FR": 0.02, "EE": 0.02, "JP": 0.01,
 }  # fmt: skip
@@ -89,7 +95,8 @@ APPROVAL_CURVE: tuple[tuple[str, float], ...] = (
 )  # fmt: skip
 LONG_RUN_APPROVAL = 0.65  # assumption: the average of the curve over the history
 # Approval by end use (DOMAIN.md 'Licences'): compliant civil files approved; advanced
-# semiconductors case by case; foreign military end users refused in principle.
+# semiconductors case by case; foreign military end users refused in principle. The factors
+# themselves are assumptions that keep this order.
 APPROVAL_FACTOR_BY_END_USE = {
     "consumer_electronics": 1.0, "industrial": 1.0, "medical": 1.0, "automotive": 0.95,
     "renewable_energy": 0.95, "semiconductor": 0.6, "aerospace": 0.7, "defense": 0.05,
@@ -126,6 +133,7 @@ NEWLY_CONTROLLED_WEIGHT = 2.0
 # May 2025: China's magnet exports fell 74% on a year earlier (DOMAIN.md): customs slowed
 # shipments of uncontrolled grades too.
 SLOWDOWN = ("2025-04-04", "2025-06-30", 0.8)
+
 # Assumption: each alternate covers a failed shipment in time with this probability
 # (non-Chinese capacity is growing but small, DOMAIN.md 'Responses').
 ALTERNATE_COVER_PROBABILITY = 0.25
@@ -173,6 +181,7 @@ def simulate(config: SimulationConfig, reference: Reference | None = None) -> pd
     origin_cn = origin == "CN"
     # Chinese content: Chinese makers use Chinese feed; foreign magnet makers buy most of their
     # oxide and metal from China (91% of refining); Lynas-type separators mostly do not.
+    # Assumption: the Beta shapes (means 0.95, 0.67 and 0.17).
     china_share = np.where(
         origin_cn,
         np.clip(rng.beta(20, 1, n), 0, 1),

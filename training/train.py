@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.model_selection import train_test_split
 
+from supplier_risk.errors import InputFileError
 from supplier_risk.features import FEATURE_NAMES, MONOTONE, derive_features
 from supplier_risk.history import History
 from supplier_risk.model_file import dump_model
@@ -28,6 +30,8 @@ from training.fit import (
 )
 
 HELD_OUT_FRACTION = 0.2
+MIN_ROWS = 200
+MIN_PER_LABEL = 20
 MODEL_NAME = "supplier-risk"
 
 FEATURE_DESCRIPTIONS = {
@@ -59,6 +63,22 @@ class TrainReport:
     rows: int
     invalid_rows: int
     document: dict[str, Any]
+    phases: dict[str, float]
+    """seconds spent in each phase of training"""
+    estimator: Any
+    """the fitted scikit-learn estimator the file was exported from (kept in memory only)"""
+
+
+def check_trainable(labels: NDArray[np.int64]) -> None:
+    """Raise InputFileError unless there are enough valid rows of each label to fit and test."""
+    positives = int(labels.sum())
+    negatives = int(labels.size - positives)
+    if labels.size < MIN_ROWS or min(positives, negatives) < MIN_PER_LABEL:
+        raise InputFileError(
+            f"training needs at least {MIN_ROWS} valid rows with at least {MIN_PER_LABEL} of "
+            f"each label; got {labels.size} valid rows, {positives} with disrupted=1 and "
+            f"{negatives} with disrupted=0"
+        )
 
 
 def _feature_specs() -> list[dict[str, Any]]:
@@ -107,6 +127,16 @@ def train_model(
     """Fit, evaluate against the references, export and write the model file."""
     started = time.perf_counter()
     today = today or dt.datetime.now(dt.UTC).date()
+    check_trainable(history.labels)
+    phases: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = round(now - clock, 3)
+        clock = now
+
     x = derive_features(history.columns, reference, today).matrix
     y = history.labels
     index = np.arange(y.size)
@@ -115,16 +145,22 @@ def train_model(
     )
     x_train, y_train, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
 
+    lap("features")
     selection = select_pairs(x_train, y_train, seed)
+    lap("pair_selection")
     pairs = (*DECLARED_PAIRS, *selection.kept)
     estimator = constrained_estimator(pairs, seed).fit(x_train, y_train)
+    lap("fit")
     intercept, tables = export_tables(estimator, x_train)
+    lap("export")
     references = fit_references(x_train, y_train, seed)
+    lap("references")
 
     report_metrics = {"held_out": metrics(y_test, estimator.predict_proba(x_test)[:, 1])}
     for name, model in references.items():
         report_metrics[name] = metrics(y_test, model.predict_proba(x_test)[:, 1])
     report_metrics["pair_selection_log_loss_gain"] = dict(selection.gains)
+    lap("evaluation")
 
     as_of = history.columns.as_of
     seconds = time.perf_counter() - started
@@ -174,4 +210,6 @@ def train_model(
         rows=int(y.size),
         invalid_rows=len(history.invalid_rows),
         document=document,
+        estimator=estimator,
+        phases=phases,
     )

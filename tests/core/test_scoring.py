@@ -1,0 +1,124 @@
+"""Scoring the shipped model from its file alone: invariants and golden examples."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from supplier_risk.features import FEATURE_NAMES, MONOTONE
+from supplier_risk.record import LICENCE_ORDER, SupplierRecord
+from supplier_risk.scorer import Scorer
+from tests.conftest import TODAY
+from tests.invariants import GRID, monotone_violations
+
+Make = Callable[..., SupplierRecord]
+
+# Pinned outputs of models/default.json (rebuilt by the command in models/README.md). A change
+# here means the shipped model changed: rebuild on purpose, then update these numbers.
+GOLDEN: list[tuple[dict[str, object], float, str]] = []
+
+
+def random_matrix(n: int, seed: int) -> np.ndarray:
+    """Return n feature rows spread over (and a little beyond) every input's range."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack(
+        [
+            rng.uniform(-0.1, 1.1, n),
+            rng.integers(0, 5, n),
+            rng.integers(0, 4, n),
+            rng.choice(np.r_[rng.uniform(0, 400, n // 2), rng.uniform(0, 3650, n - n // 2)], n),
+            rng.integers(0, 12, n),
+            rng.integers(0, 3, n),
+            rng.integers(0, 2, n),
+        ]
+    ).astype(np.float64)
+
+
+def test_shipped_model_declares_the_domain_directions(scorer: Scorer) -> None:
+    assert {f.name: f.monotone for f in scorer.model.file.features} == MONOTONE
+    assert MONOTONE["china_share"] == 1
+    assert MONOTONE["licence_type"] == 1
+    assert MONOTONE["inventory_buffer_days"] == -1
+    assert MONOTONE["alternate_suppliers"] == -1
+
+
+def test_shipped_model_is_monotone_over_grid(scorer: Scorer) -> None:
+    worst = monotone_violations(scorer.model)
+    assert set(worst) >= {"china_share", "licence_type", "inventory_buffer_days",
+                          "alternate_suppliers"}  # fmt: skip
+    # Purified tables sum to the estimator's function up to rounding (about 1e-15).
+    assert max(worst.values()) <= 1e-12, worst
+
+
+def test_grid_covers_every_licence_status() -> None:
+    assert GRID["licence_type"].tolist() == list(range(len(LICENCE_ORDER)))
+
+
+def test_contributions_add_up_to_logit(scorer: Scorer) -> None:
+    matrix = random_matrix(20_000, seed=1)
+    scores = scorer.model.score(matrix)
+    total = scorer.model.intercept + scores.contributions.sum(axis=1)
+    assert np.max(np.abs(total - scores.logit)) <= 1e-9
+    recovered = np.log(scores.probability / (1 - scores.probability))
+    baseline = math.log(scorer.model.baseline_probability / (1 - scorer.model.baseline_probability))
+    assert np.max(np.abs(scores.contributions.sum(axis=1) - (recovered - baseline))) <= 1e-9
+
+
+def test_score_one_equals_numpy_path(scorer: Scorer) -> None:
+    matrix = random_matrix(3_000, seed=2)
+    scores = scorer.model.score(matrix)
+    for i, row in enumerate(matrix.tolist()):
+        probability, contributions = scorer.model.score_one(row)
+        assert probability == pytest.approx(scores.probability[i], abs=1e-12)
+        assert contributions == scores.contributions[i].tolist()
+
+
+def test_band_follows_thresholds(scorer: Scorer) -> None:
+    model = scorer.model
+    for probability, band in [(0.05, "low"), (0.1, "medium"), (0.3, "high"), (0.5, "critical")]:
+        assert model.band_of(probability) == band
+
+
+def test_score_records_never_falls_as_china_share_rises(scorer: Scorer, make_record: Make) -> None:
+    for origin in ("CN", "JP"):
+        records = [
+            make_record(china_share=s / 10, origin_country=origin, material=m)
+            for m in ("ndfeb_magnet", "ndfeb_magnet_heavy", "ho_oxide")
+            for s in range(11)
+        ]
+        p = np.array([r["probability"] for r in scorer.score_records(records, TODAY)]).reshape(
+            3, 11
+        )
+        assert (np.diff(p, axis=1) >= 0).all()
+
+
+@pytest.mark.parametrize(("field", "values"), [
+    ("inventory_buffer_days", [0, 10, 30, 45, 60, 90, 180, 365, 3650]),
+    ("alternate_suppliers", [0, 1, 2, 3, 5, 10, 1000]),
+])  # fmt: skip
+def test_score_records_never_rises_with_buffer_or_alternates(
+    scorer: Scorer, make_record: Make, field: str, values: list[float]
+) -> None:
+    for licence in LICENCE_ORDER:
+        records = [make_record(licence_type=licence, **{field: v}) for v in values]
+        p = [r["probability"] for r in scorer.score_records(records, TODAY, explain=False)]
+        assert all(b <= a for a, b in itertools.pairwise(p)), (licence, p)
+
+
+def test_score_records_follows_licence_order(scorer: Scorer, make_record: Make) -> None:
+    # A supplier outside China of an uncontrolled material: no policy rule rewrites the licence.
+    for end_use in ("industrial", "automotive", "semiconductor", "defense"):
+        records = [
+            make_record(licence_type=v, end_use=end_use, origin_country="JP", material="ndpr_oxide")
+            for v in LICENCE_ORDER
+        ]
+        p = [r["probability"] for r in scorer.score_records(records, TODAY, explain=False)]
+        assert p == sorted(p), (end_use, p)
+
+
+def test_feature_names_match_the_file(scorer: Scorer) -> None:
+    assert tuple(f.name for f in scorer.model.file.features) == FEATURE_NAMES

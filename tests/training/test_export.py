@@ -1,0 +1,80 @@
+"""The exported model file is the fitted estimator, as tables: same probabilities, same shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from supplier_risk.features import FEATURE_NAMES
+from tests.invariants import GRID, monotone_violations
+from tests.training.conftest import Trained
+
+ROWS = 10_000
+
+
+def edge_rows(trained: Trained) -> np.ndarray:
+    """Return rows placing every input exactly on, and just beyond, each of its split points."""
+    rng = np.random.default_rng(3)
+    base = trained.features[rng.choice(trained.features.shape[0], 1)]
+    rows = []
+    for term in trained.model.terms:
+        for column, edges in zip(term.columns, term.edges, strict=True):
+            for edge in edges:
+                for value in (edge, np.nextafter(edge, np.inf), np.nextafter(edge, -np.inf)):
+                    row = base.copy()
+                    row[0, column] = value
+                    rows.append(row)
+    return np.vstack(rows)
+
+
+@pytest.fixture(params=["simulated", "shipments"])
+def trained(request: pytest.FixtureRequest) -> Trained:
+    """Return each session-trained model in turn."""
+    model: Trained = request.getfixturevalue(request.param)
+    return model
+
+
+def test_exported_file_reproduces_estimator_on_10000_rows(trained: Trained) -> None:
+    matrix = trained.features[:ROWS]
+    assert matrix.shape == (ROWS, len(FEATURE_NAMES))
+    ours = trained.model.score(matrix).probability
+    theirs = trained.report.estimator.predict_proba(matrix)[:, 1]
+    assert np.max(np.abs(ours - theirs)) <= 1e-9
+
+
+def test_exported_file_reproduces_estimator_on_split_points(trained: Trained) -> None:
+    matrix = edge_rows(trained)
+    assert matrix.shape[0] > 100
+    ours = trained.model.score(matrix).probability
+    theirs = trained.report.estimator.predict_proba(matrix)[:, 1]
+    assert np.max(np.abs(ours - theirs)) <= 1e-9
+
+
+def test_exported_file_reproduces_estimator_off_the_data(trained: Trained) -> None:
+    rng = np.random.default_rng(4)
+    matrix = np.column_stack([rng.choice(GRID[name], ROWS) for name in FEATURE_NAMES])
+    ours = trained.model.score(matrix).probability
+    theirs = trained.report.estimator.predict_proba(matrix)[:, 1]
+    assert np.max(np.abs(ours - theirs)) <= 1e-9
+
+
+def test_contributions_add_up_to_logit(trained: Trained) -> None:
+    scores = trained.model.score(trained.features)
+    total = trained.model.intercept + scores.contributions.sum(axis=1)
+    assert np.max(np.abs(total - scores.logit)) <= 1e-9
+
+
+def test_contributions_are_centred_on_training_rows(trained: Trained) -> None:
+    # The baseline is the average training record: each term averages 0 over the data.
+    scores = trained.model.score(trained.features)
+    assert np.abs(scores.contributions.mean(axis=0)).max() < 0.05
+
+
+def test_trained_model_is_monotone_over_grid(trained: Trained) -> None:
+    worst = monotone_violations(trained.model)
+    assert max(worst.values()) <= 1e-12, worst
+
+
+def test_trained_model_keeps_licence_by_end_use_pair(trained: Trained) -> None:
+    assert "licence_type x end_use" in trained.model.term_names
+    assert all(len(t.columns) <= 2 for t in trained.model.terms)

@@ -1,0 +1,131 @@
+"""Reading a training file: contract columns only, every invalid row reported, never dropped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from supplier_risk.cli import app
+from supplier_risk.errors import InputFileError
+from supplier_risk.history import read_history
+from supplier_risk.reference import Reference
+from training.simulate import SimulationConfig, simulate
+from training.train import check_trainable
+
+HEADER = (
+    "supplier_id,material,origin_country,licence_type,end_use,inventory_buffer_days,as_of,disrupted"
+)
+
+
+def write_csv(tmp_path: Path, lines: list[str], header: str = HEADER) -> Path:
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join([header, *lines]) + "\n", "utf-8")
+    return path
+
+
+def good(i: int, label: int = 0) -> str:
+    return f"S{i},dy_oxide,cn,individual,automotive,{i % 200},2025-0{1 + i % 9}-15,{label}"
+
+
+def test_read_history_reads_contract_rows(tmp_path: Path, reference: Reference) -> None:
+    history = read_history(write_csv(tmp_path, [good(1), good(2, 1)]), reference)
+    assert history.rows_read == 2
+    assert history.labels.tolist() == [0, 1]
+    assert history.invalid_rows == []
+    assert history.columns.origin_country.tolist() == ["CN", "CN"]
+
+
+def test_read_history_warns_about_and_ignores_extra_columns(
+    tmp_path: Path, reference: Reference
+) -> None:
+    path = write_csv(tmp_path, [good(1) + ",x,7"], header=HEADER + ",region,score")
+    with pytest.warns(UserWarning, match=r"ignoring column\(s\) region, score"):
+        history = read_history(path, reference)
+    assert history.ignored_columns == ["region", "score"]
+    assert history.rows_read == 1
+    assert not history.invalid_rows
+
+
+def test_read_history_reports_every_invalid_row(tmp_path: Path, reference: Reference) -> None:
+    lines = [
+        good(1),
+        "S2,dy_oxide,XX,individual,automotive,30,2025-05-01,0",
+        "S3,dy_oxide,CN,individual,automotive,30,,1",
+        "S4,dy_oxide,CN,individual,automotive,30,2025-05-01,yes",
+        "S5,unobtainium,CN,maybe,automotive,-3,2025-05-01,1",
+        good(6, 1),
+    ]
+    history = read_history(write_csv(tmp_path, lines), reference)
+    assert history.rows_read == 6
+    assert history.labels.size == 2
+    assert [i for i, _ in history.invalid_rows] == [1, 2, 3, 4]
+    messages = dict(history.invalid_rows)
+    assert "origin_country: 'XX' is not an ISO 3166-1 alpha-2" in messages[1]
+    assert messages[2] == "as_of: required, a date YYYY-MM-DD"
+    assert messages[3] == "disrupted: must be 0 or 1"
+    assert "material: 'unobtainium' is not one of" in messages[4]
+    assert "licence_type: 'maybe' is not one of" in messages[4]
+    assert "inventory_buffer_days: '-3' is outside 0 to 3650" in messages[4]
+
+
+@pytest.mark.parametrize("missing", ["as_of", "disrupted", "licence_type"])
+def test_read_history_refuses_missing_required_column(
+    tmp_path: Path, reference: Reference, missing: str
+) -> None:
+    header = ",".join(c for c in HEADER.split(",") if c != missing)
+    path = write_csv(tmp_path, [], header=header)
+    with pytest.raises(InputFileError, match=rf"missing required column\(s\): {missing}"):
+        read_history(path, reference)
+
+
+def test_read_history_refuses_file_without_valid_row(tmp_path: Path, reference: Reference) -> None:
+    path = write_csv(tmp_path, ["S1,dy_oxide,CN,individual,automotive,30,2025-05-01,2"])
+    with pytest.raises(InputFileError, match=r"has no valid row; first error: row 1: disrupted"):
+        read_history(path, reference)
+
+
+def test_read_history_refuses_empty_file(tmp_path: Path, reference: Reference) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("", "utf-8")
+    with pytest.raises(InputFileError, match=r"is empty"):
+        read_history(path, reference)
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        (np.zeros(1000, dtype=np.int64), r"got 1000 valid rows, 0 with disrupted=1"),
+        (np.ones(100, dtype=np.int64), r"at least 200 valid rows .* got 100 valid rows"),
+        (np.r_[np.ones(10), np.zeros(990)].astype(np.int64), r"10 with disrupted=1"),
+    ],
+)
+def test_check_trainable_refuses_too_few_of_a_label(labels: np.ndarray, match: str) -> None:
+    with pytest.raises(InputFileError, match=match):
+        check_trainable(labels)
+
+
+def test_train_command_prints_counts_warnings_and_invalid_rows(tmp_path: Path) -> None:
+    frame = simulate(SimulationConfig(rows=3_000, seed=9))
+    frame["region"] = "EU"
+    frame.loc[5, "china_share"] = "2"
+    frame.loc[7, "end_use"] = "war"
+    data = tmp_path / "own.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "model.json"
+    result = CliRunner().invoke(
+        app,
+        ["train", "--data", str(data), "--out", str(out), "--seed", "3"],
+        env={"SUPPLIER_RISK_TODAY": dt.date(2026, 11, 28).isoformat()},
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: training file" in result.output
+    assert "ignoring column(s) region" in result.output
+    assert "read 3,000 rows: 2,998 valid, 2 invalid (not used)" in result.output
+    assert "row 6 (line 7): china_share: '2' is outside 0 to 1" in result.output
+    assert "row 8 (line 9): end_use: 'war' is not one of" in result.output
+    assert "ROC AUC" in result.output
+    assert out.is_file()
