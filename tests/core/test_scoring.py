@@ -19,7 +19,50 @@ Make = Callable[..., SupplierRecord]
 
 # Pinned outputs of models/default.json (rebuilt by the command in models/README.md). A change
 # here means the shipped model changed: rebuild on purpose, then update these numbers.
-GOLDEN: list[tuple[dict[str, object], float, str]] = []
+GOLDEN: list[tuple[dict[str, object], float, str]] = [
+    ({}, 0.2808531916342906, "high"),
+    (
+        {"material": "ndpr_oxide", "origin_country": "JP", "china_share": 0.2,
+         "licence_type": "not_required", "inventory_buffer_days": 120, "alternate_suppliers": 3},
+        0.01364232177512407,
+        "low",
+    ),
+    (
+        {"material": "dy_oxide", "licence_type": "pending", "end_use": "defense",
+         "destination_country": "US", "inventory_buffer_days": 14},
+        0.9455950498933051,
+        "critical",
+    ),
+    (
+        {"material": "ndfeb_magnet", "licence_type": "not_required", "inventory_buffer_days": 10,
+         "supplier_type": "intermediary"},
+        0.11255482766829648,
+        "medium",
+    ),
+    (
+        {"material": "ho_oxide", "licence_type": "individual", "end_use": "semiconductor",
+         "as_of": "2025-11-20", "inventory_buffer_days": 60, "alternate_suppliers": 1},
+        0.2525057530859621,
+        "high",
+    ),
+    (
+        {"china_share": None, "alternate_suppliers": None, "supplier_type": None,
+         "destination_country": None, "as_of": None, "licence_type": "general",
+         "inventory_buffer_days": 90},
+        0.10621404977245866,
+        "medium",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("overrides", "probability", "band"), GOLDEN)
+def test_shipped_model_scores_golden_examples(
+    scorer: Scorer, make_record: Make, overrides: dict[str, object], probability: float, band: str
+) -> None:
+    result = scorer.score_records([make_record(**overrides)], TODAY)[0]
+    assert result["probability"] == pytest.approx(probability, abs=1e-12)
+    assert result["band"] == band
+    assert result["risk_score"] == round(100 * probability)
 
 
 def random_matrix(n: int, seed: int) -> np.ndarray:
