@@ -7,6 +7,7 @@ test checks that both paths accept and reject the same values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,17 @@ class _Errors:
         self.messages[rows] = np.where(current == "", msg, current + "; " + msg)
 
 
+def _per_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply ``convert`` to the distinct values only and spread the result back to the rows.
+
+    Supplier lists repeat the same few countries, numbers and dates; converting each distinct
+    value once is what makes a million rows cheap.
+    """
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    converted = convert(pd.Series(uniques, dtype=object))
+    return pd.Series(converted.to_numpy(dtype=object)[codes], index=values.index)
+
+
 def _enum_codes(
     values: pd.Series, allowed: tuple[str, ...], field: str, errors: _Errors, required: bool
 ) -> NDArray[np.int64]:
@@ -99,7 +111,10 @@ def _numbers(
     integer: bool = False,
 ) -> NDArray[np.float64]:
     blank = values == ""
-    number = pd.to_numeric(values.where(~blank, None), errors="coerce").astype("float64")
+    number = _per_unique(
+        values,
+        lambda u: pd.to_numeric(u.where(u != "", None), errors="coerce").astype("float64"),
+    ).astype("float64")
     unparsed = number.isna() & ~blank
     kind = "a whole number" if integer else "a number"
     lo, hi = bounds
@@ -116,7 +131,7 @@ def _numbers(
 
 
 def _countries(values: pd.Series, field: str, errors: _Errors, required: bool) -> pd.Series:
-    code = values.str.strip().str.upper()
+    code = _per_unique(values, lambda u: u.str.strip().str.upper())
     blank = code == ""
     known = code.isin(country_codes())
     errors.add(
@@ -132,8 +147,16 @@ def _countries(values: pd.Series, field: str, errors: _Errors, required: bool) -
 
 def _dates(values: pd.Series, errors: _Errors, required: bool) -> NDArray[np.datetime64]:
     blank = values == ""
-    shaped = values.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
-    parsed = pd.to_datetime(values.where(shaped & ~blank, None), format="%Y-%m-%d", errors="coerce")
+    parsed = pd.to_datetime(
+        _per_unique(
+            values,
+            lambda u: pd.to_datetime(
+                u.where(u.str.fullmatch(r"\d{4}-\d{2}-\d{2}") & (u != ""), None),
+                format="%Y-%m-%d",
+                errors="coerce",
+            ),
+        )
+    )
     bad = parsed.isna() & ~blank
     errors.add(bad, "as_of:", values, " is not a date YYYY-MM-DD")
     if required:
