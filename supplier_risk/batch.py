@@ -105,8 +105,8 @@ class BatchRun:
             *appended,
         )
         # Our probability, risk_score and band cells never need quoting or neutralising.
-        ours = len(self.passthrough) + OUTPUT_COLUMNS.index("top_reasons")
-        self._check = [i >= ours for i in range(len(self.output_header))]
+        ours = range(len(self.passthrough), len(self.passthrough) + 3)
+        self._check = [i not in ours for i in range(len(self.output_header))]
         self.warnings: list[str] = list(table.notes)
         dropped = [table.header[i] for i in range(len(table.header)) if i not in self.passthrough]
         if dropped:
@@ -264,7 +264,9 @@ class BatchRun:
         text = chunk.iloc[rows, self.weight_at].astype(str)
         if self.table.delimiter == ";":
             text = decimal_commas(text)
-        number = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        number = np.array(
+            pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        )
         retry = np.flatnonzero(np.isnan(number))
         if retry.size:  # ' 1200 ' and the like: strip only where needed, it is slow
             again = pd.to_numeric(text.iloc[retry].str.strip(), errors="coerce")

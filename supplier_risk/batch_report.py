@@ -56,7 +56,7 @@ def run_score(
     console: Console | None = None,
 ) -> int:
     """Score a supplier list file into ``out`` and return the exit code."""
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     try:
         scorer = build_scorer(
             model or settings.resolved_model_path(), settings.reference_dir, settings.scenarios_path

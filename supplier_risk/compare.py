@@ -41,6 +41,9 @@ LISTED = 50
 _UNEXPLAINED_LOGIT = 1e-3
 """Below this the unexplained log-odds are rounding of the 6-decimal probabilities."""
 
+_STILL_LOGIT = 1e-5
+"""Term moves below this are float32 storage noise (contributions are kept as float32)."""
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 ObjArray = NDArray[np.object_]
@@ -204,7 +207,7 @@ class Comparison:
             candidates = np.column_stack([np.abs(np.nan_to_num(delta)), np.abs(rest)])
             best = np.argmax(candidates, axis=1)
             names = np.asarray([*self.term_names, OUTSIDE_TERMS], dtype=object)
-            still = candidates.max(axis=1) < 1e-9
+            still = candidates.max(axis=1) < _STILL_LOGIT
             moved[rows] = np.where(still, "", names[best])
             labels = list(self.band_labels)
             before = np.asarray(
