@@ -32,6 +32,14 @@ from supplier_risk.record import (
 from supplier_risk.reference import Reference
 
 MAX_SHOWN = 40
+_DIGIT_UNDERSCORE = r"(?<=\d)_(?=\d)"
+_WHOLE_NUMBER = r"\s*[+-]?\d+(?:\.0+)?\s*"
+_ZERO_TIME = r"^(\d{4}-\d{2}-\d{2})[Tt ]00:00(?::00(?:\.0+)?)?(?:Z|[+-]\d{2}:\d{2})?$"
+"""A datetime at midnight, which SupplierRecord accepts as a date (pydantic's rule)."""
+
+
+def _has_underscore(values: pd.Series) -> bool:
+    return bool(values.str.contains("_", regex=False).any())
 
 
 @dataclass(frozen=True)
@@ -111,8 +119,12 @@ def _numbers(
     integer: bool = False,
 ) -> NDArray[np.float64]:
     blank = values == ""
+    # Python (and so SupplierRecord) reads '1_000' as 1000: single underscores between digits.
+    digits = (
+        values.str.replace(_DIGIT_UNDERSCORE, "", regex=True) if _has_underscore(values) else values
+    )
     number = _per_unique(
-        values,
+        digits,
         lambda u: pd.to_numeric(u.where(u != "", None), errors="coerce").astype("float64"),
     ).astype("float64")
     unparsed = number.isna() & ~blank
@@ -123,7 +135,9 @@ def _numbers(
     out = (~finite | (number < lo) | (number > hi)) & ~blank & ~unparsed
     errors.add(out, field + ":", values, f" is outside {lo:g} to {hi:g}")
     if integer:
-        fractional = finite & ~out & (number != np.floor(number))
+        # SupplierRecord takes '3' and '3.0' as whole numbers but not '3.' or '1e2'.
+        shaped = _per_unique(digits, lambda u: u.str.fullmatch(_WHOLE_NUMBER)).astype(bool)
+        fractional = finite & ~out & ((number != np.floor(number)) | ~shaped)
         errors.add(fractional, field + ":", values, " is not a whole number")
     if required:
         errors.add(blank, f"{field}: required, {kind} from {lo:g} to {hi:g}")
@@ -145,16 +159,21 @@ def _countries(values: pd.Series, field: str, errors: _Errors, required: bool) -
     return code.where(known & ~blank, None)
 
 
+def _midnight_as_date(values: pd.Series) -> pd.Series:
+    return values.str.replace(_ZERO_TIME, r"\1", regex=True)
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    shaped = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}") & (text != "")
+    return pd.to_datetime(text.where(shaped, None), format="%Y-%m-%d", errors="coerce")
+
+
 def _dates(values: pd.Series, errors: _Errors, required: bool) -> NDArray[np.datetime64]:
     blank = values == ""
     parsed = pd.to_datetime(
         _per_unique(
             values,
-            lambda u: pd.to_datetime(
-                u.where(u.str.fullmatch(r"\d{4}-\d{2}-\d{2}") & (u != ""), None),
-                format="%Y-%m-%d",
-                errors="coerce",
-            ),
+            lambda u: _parse_dates(_midnight_as_date(u)),
         )
     )
     bad = parsed.isna() & ~blank
