@@ -32,6 +32,7 @@ from supplier_risk.tables import (
     csv_text,
     decimal_commas,
     normalise_header,
+    safe_cell,
 )
 from supplier_risk.validation import check_header, validate_frame
 
@@ -104,8 +105,9 @@ class BatchRun:
             *(table.header[i] for i in self.passthrough),
             *appended,
         )
-        # Our probability, risk_score and band cells never need quoting or neutralising.
-        ours = range(len(self.passthrough), len(self.passthrough) + 3)
+        # Our probability, risk_score and band cells never need quoting or neutralising, and
+        # top_reasons cells are made safe as they are built.
+        ours = range(len(self.passthrough), len(self.passthrough) + 4)
         self._check = [i not in ours for i in range(len(self.output_header))]
         self.warnings: list[str] = list(table.notes)
         dropped = [table.header[i] for i in range(len(table.header)) if i not in self.passthrough]
@@ -130,6 +132,9 @@ class BatchRun:
         self._hashes: list[NDArray[np.uint64]] = []
         self._row = 0
 
+    def _safe_cell(self, cell: str) -> str:
+        return safe_cell(cell, self.table.delimiter)
+
     def header_text(self, bom: bool = False) -> str:
         """Return the output header line (with a BOM for Excel when asked)."""
         cells = [np.asarray([h], dtype=object) for h in self.output_header]
@@ -137,10 +142,14 @@ class BatchRun:
 
     def chunk_text(self, chunk: pd.DataFrame) -> str:
         """Return the output CSV lines of one chunk of input cells."""
-        return csv_text(self.score_chunk(chunk), self.table.delimiter, self._check)
+        return csv_text(self.score_chunk(chunk, for_csv=True), self.table.delimiter, self._check)
 
-    def score_chunk(self, chunk: pd.DataFrame) -> list[ObjArray]:
-        """Return the output columns (str cells) of one chunk, in ``output_header`` order."""
+    def score_chunk(self, chunk: pd.DataFrame, *, for_csv: bool = False) -> list[ObjArray]:
+        """Return the output columns (str cells) of one chunk, in ``output_header`` order.
+
+        With ``for_csv`` the top_reasons cells come already quoted and neutralised for CSV
+        (each distinct combination once), as :meth:`chunk_text` expects.
+        """
         width = len(self.table.header)
         chunk = self._drop_blank(chunk, width)
         n = len(chunk)
@@ -182,7 +191,10 @@ class BatchRun:
             probability[rows] = _probability_text(p)
             risk[rows] = _RISK_TEXT[np.rint(100.0 * p).astype(np.int64)]
             band[rows] = labels[band_code]
-            reasons[rows] = joined_reasons(top_reasons(self.scorer, scored, TOP_REASONS))
+            plain, safe = joined_reasons(
+                top_reasons(self.scorer, scored, TOP_REASONS), self._safe_cell
+            )
+            reasons[rows] = safe if for_csv else plain
             weight = self._weights(chunk, rows)
             origin = scored.columns.origin_country
             material = scored.columns.material
@@ -198,7 +210,7 @@ class BatchRun:
                     "band": str(labels[band_code[i]]),
                     "material": materials[int(material[i])],
                     "origin_country": str(origin[i]),
-                    "top_reasons": str(reasons[rows[i]]),
+                    "top_reasons": str(plain[i]),
                 },
             )
             if self.comparison is not None:
@@ -227,8 +239,10 @@ class BatchRun:
 
     def _drop_blank(self, chunk: pd.DataFrame, width: int) -> pd.DataFrame:
         """Drop rows whose cells are all blank (Excel's trailing ',,,,' lines) and count them."""
-        first = chunk.iloc[:, self.fields["supplier_id"]].astype(str)
-        maybe = np.flatnonzero((first.str.strip() == "").to_numpy())
+        first = chunk.iloc[:, self.fields["supplier_id"]].to_numpy(dtype=object)
+        # A blank id is cheap to find; only those rows are checked cell by cell. (An id of
+        # spaces is an id: SupplierRecord accepts it, so its row is kept.)
+        maybe = np.flatnonzero(first == "")
         if maybe.size == 0:
             return chunk
         sub = chunk.iloc[maybe]

@@ -8,7 +8,11 @@ that every term's words depend only on the fields listed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from supplier_risk.explain import reason_text
@@ -49,8 +53,9 @@ _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
 def _codes(values: NDArray[np.generic]) -> IntArray:
-    _, inverse = np.unique(values, return_inverse=True)
-    return np.asarray(inverse.reshape(-1), dtype=np.int64)
+    """Return a code per value, equal values equal codes (a hash factorisation, no sort)."""
+    codes, _ = pd.factorize(values)
+    return np.asarray(codes, dtype=np.int64)
 
 
 def context_codes(scored: Scored) -> dict[str, IntArray]:
@@ -97,16 +102,30 @@ def _leading(contributions: NDArray[np.float64], top: int) -> IntArray:
     return order
 
 
-def top_reasons(scorer: Scorer, scored: Scored, top: int) -> list[ObjArray]:
-    """Return, per slot 0..top-1, each row's reason text ('' when fewer terms raise the risk).
+@dataclass(frozen=True)
+class ReasonCodes:
+    """Each row's leading reasons as indices into a vocabulary of texts (0 is no reason)."""
+
+    slots: list[IntArray]
+    vocabulary: list[str]
+
+    def texts(self, slot: int) -> ObjArray:
+        """Return the reason text of each row in one slot ('' for none)."""
+        return np.asarray(self.vocabulary, dtype=object)[self.slots[slot]]
+
+
+def top_reasons(scorer: Scorer, scored: Scored, top: int) -> ReasonCodes:
+    """Return each row's first ``top`` reasons, largest contribution first.
 
     The same as the first ``top`` entries of ``Scorer.results(...)["reasons"]``.
     """
     contributions = scored.scores.contributions
     n, terms = contributions.shape
-    slots = [np.full(n, "", dtype=object) for _ in range(top)]
+    vocabulary: list[str] = [""]
+    known: dict[str, int] = {"": 0}
+    slots = [np.zeros(n, dtype=np.int64) for _ in range(top)]
     if n == 0:
-        return slots
+        return ReasonCodes(slots, vocabulary)
     order = _leading(contributions, min(top, terms))
     codes = context_codes(scored)
     names = scorer.model.term_names
@@ -125,26 +144,41 @@ def top_reasons(scorer: Scorer, scored: Scored, top: int) -> list[ObjArray]:
                 if keys is not None
                 else [c[rows] for c in everything]
             )
-            _, first, inverse = np.unique(
-                _combine(parts, rows.size), return_index=True, return_inverse=True
-            )
-            words = [
-                reason_text(
-                    names[term],
-                    scorer.reason_context(
-                        scored, int(rows[f]), str(np.datetime_as_string(as_of[rows[f]], unit="D"))
-                    ),
-                )
-                for f in first.tolist()
-            ]
-            slots[slot][rows] = np.asarray(words, dtype=object)[inverse.reshape(-1)]
-    return slots
+            group, _ = pd.factorize(_combine(parts, rows.size))
+            # Any row of a group stands for it: the words read only the facts it is keyed on.
+            example = np.empty(int(group.max()) + 1, dtype=np.int64)
+            example[group] = rows
+            word_codes = np.empty(example.size, dtype=np.int64)
+            for g, row in enumerate(example.tolist()):
+                day = str(np.datetime_as_string(as_of[row], unit="D"))
+                text = reason_text(names[term], scorer.reason_context(scored, row, day))
+                word_codes[g] = known.setdefault(text, len(known))
+                if word_codes[g] == len(vocabulary):
+                    vocabulary.append(text)
+            slots[slot][rows] = word_codes[group]
+    return ReasonCodes(slots, vocabulary)
 
 
-def joined_reasons(slots: list[ObjArray], separator: str = "; ") -> ObjArray:
-    """Return each row's reasons joined into one cell."""
-    out = slots[0].copy()
-    for more in slots[1:]:
-        has = more != ""
-        out[has] = out[has] + separator + more[has]
-    return out
+def joined_reasons(
+    reasons: ReasonCodes, cell: Callable[[str], str] = str, separator: str = "; "
+) -> tuple[ObjArray, ObjArray]:
+    """Return each row's reasons joined into one cell: as text, and passed through ``cell``.
+
+    Rows share few combinations of reasons, so each combination is joined (and made safe for
+    CSV by ``cell``) once.
+    """
+    size = len(reasons.vocabulary)
+    key = np.zeros_like(reasons.slots[0]) if reasons.slots else np.zeros(0, np.int64)
+    for slot in reasons.slots:
+        key = key * size + slot
+    group, combos = pd.factorize(key)
+    plain: list[str] = []
+    for combo in combos.tolist():
+        parts = []
+        for _ in reasons.slots:
+            combo, word = divmod(combo, size)
+            parts.append(reasons.vocabulary[word])
+        plain.append(separator.join(p for p in reversed(parts) if p))
+    text = np.asarray(plain, dtype=object)
+    safe = np.asarray([cell(t) for t in plain], dtype=object)
+    return text[group], safe[group]

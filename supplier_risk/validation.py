@@ -38,8 +38,14 @@ _ZERO_TIME = r"^(\d{4}-\d{2}-\d{2})[Tt ]00:00(?::00(?:\.0+)?)?(?:Z|[+-]\d{2}:\d{
 """A datetime at midnight, which SupplierRecord accepts as a date (pydantic's rule)."""
 
 
-def _has_underscore(values: pd.Series) -> bool:
-    return bool(values.str.contains("_", regex=False).any())
+def _without_underscores(values: pd.Series) -> pd.Series:
+    """Return number cells without digit-separating underscores.
+
+    Python (and so SupplierRecord) reads '1_000' as 1000: single underscores between digits.
+    """
+    if not values.str.contains("_", regex=False).any():
+        return values
+    return values.str.replace(_DIGIT_UNDERSCORE, "", regex=True)
 
 
 @dataclass(frozen=True)
@@ -119,13 +125,11 @@ def _numbers(
     integer: bool = False,
 ) -> NDArray[np.float64]:
     blank = values == ""
-    # Python (and so SupplierRecord) reads '1_000' as 1000: single underscores between digits.
-    digits = (
-        values.str.replace(_DIGIT_UNDERSCORE, "", regex=True) if _has_underscore(values) else values
-    )
     number = _per_unique(
-        digits,
-        lambda u: pd.to_numeric(u.where(u != "", None), errors="coerce").astype("float64"),
+        values,
+        lambda u: pd.to_numeric(
+            _without_underscores(u).where(u != "", None), errors="coerce"
+        ).astype("float64"),
     ).astype("float64")
     unparsed = number.isna() & ~blank
     kind = "a whole number" if integer else "a number"
@@ -136,7 +140,9 @@ def _numbers(
     errors.add(out, field + ":", values, f" is outside {lo:g} to {hi:g}")
     if integer:
         # SupplierRecord takes '3' and '3.0' as whole numbers but not '3.' or '1e2'.
-        shaped = _per_unique(digits, lambda u: u.str.fullmatch(_WHOLE_NUMBER)).astype(bool)
+        shaped = _per_unique(
+            values, lambda u: _without_underscores(u).str.fullmatch(_WHOLE_NUMBER)
+        ).astype(bool)
         fractional = finite & ~out & ((number != np.floor(number)) | ~shaped)
         errors.add(fractional, field + ":", values, " is not a whole number")
     if required:
