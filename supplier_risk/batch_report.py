@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -95,10 +94,11 @@ def run_score(
 
 def _write(reader: Any, run: BatchRun, out: Path, bom: bool, console: Console) -> None:
     """Write the output next to its final name and move it there only when complete."""
-    directory = out.resolve().parent
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=directory)
+    # A sibling file, so the final rename stays on one file system; opened as usual, so it
+    # gets the user's normal permissions (a mkstemp file would be private).
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as sink:
+        with temporary.open("w", encoding="utf-8", newline="") as sink:
             if console.is_terminal:
                 with Progress(
                     TextColumn("scoring"),
@@ -125,9 +125,9 @@ def _write(reader: Any, run: BatchRun, out: Path, bom: bool, console: Console) -
             raise InputFileError(
                 "the supplier list has a header but no data rows: nothing to score"
             )
-        Path(temporary).replace(out)
+        temporary.replace(out)
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
 
 
 def _table(title: str, columns: list[str]) -> RichTable:

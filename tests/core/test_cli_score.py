@@ -134,3 +134,31 @@ def test_score_reports_duplicate_ids(tmp_path: Path) -> None:
     assert json.loads(summary_path.read_text())["duplicate_supplier_ids"] == [
         {"supplier_id": "S-0", "rows": [2, 4]}
     ]
+
+
+def test_score_reads_windows_1252_and_writes_utf8(tmp_path: Path) -> None:
+    records = rows(2, supplier_name="Société Générale")
+    source = write(tmp_path / "in.csv", csv_bytes(records, delimiter=";", encoding="cp1252"))
+    code, output = invoke(str(source), "--out", str(tmp_path / "out.csv"))
+    assert code == 0, output
+    out = parse((tmp_path / "out.csv").read_text("utf-8"), delimiter=";")
+    assert out[0]["supplier_name"] == "Société Générale"
+    assert "not valid UTF-8: read as Windows-1252" in output
+
+
+def test_score_reads_an_xlsx_workbook(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    records = rows(3)
+    sheet.append(list(records[0]))
+    for record in records:
+        sheet.append(list(record.values()))
+    book.save(tmp_path / "in.xlsx")
+    code, output = invoke(str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "out.csv"))
+    assert code == 0, output
+    out = parse((tmp_path / "out.csv").read_text("utf-8"))
+    assert [r["supplier_id"] for r in out] == ["S-0", "S-1", "S-2"]
+    assert all(r["band"] for r in out)
