@@ -130,10 +130,13 @@ def _write(reader: Any, run: BatchRun, out: Path, bom: bool, console: Console) -
         temporary.unlink(missing_ok=True)
 
 
+TEXT_COLUMNS = {"band", "material", "origin", "supplier_id", "top origin", "moved most", "row"}
+
+
 def _table(title: str, columns: list[str]) -> RichTable:
     table = RichTable(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for i, name in enumerate(columns):
-        table.add_column(name, justify="left" if i == 0 else "right")
+    for name in columns:
+        table.add_column(name, justify="left" if name in TEXT_COLUMNS else "right")
     return table
 
 
@@ -169,13 +172,13 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         ],
     )
     for entry in summary["materials"][:SHOWN]:
-        hhi = entry["origins_hhi"] or {}
+        hhi = entry["origins_hhi"]  # None when the material's whole weight is 0
         materials.add_row(
             entry["material"],
             f"{entry['suppliers']:,}",
             f"{entry['mean_probability']:.3f}",
-            f"{hhi.get('hhi', 0):,.0f}",
-            f"{hhi.get('top_origin', '')} {hhi.get('top_origin_share', 0):.0%}",
+            f"{hhi['hhi']:,.0f}" if hhi else "-",
+            f"{hhi['top_origin']} {hhi['top_origin_share']:.0%}" if hhi else "-",
             *([_number(entry["weight"])] * weighted),
         )
     console.print(materials)

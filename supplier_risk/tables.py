@@ -41,7 +41,7 @@ CHUNK_ROWS = 50_000
 """Rows per chunk: large enough for NumPy to pay off, small enough to keep memory flat."""
 _SCAN_BLOCK = 1 << 24
 _HEAD_BYTES = 1 << 16
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
 
 Source = bytes | Path
@@ -52,8 +52,9 @@ ObjArray = NDArray[np.object_]
 def neutralise(cell: str) -> str:
     """Return a cell that a spreadsheet will not run as a formula (OWASP CSV injection).
 
-    A plain number such as ``-0.5`` or ``+3`` is left alone: it cannot call a function, and
-    prefixing it would turn a numeric column (spend, margin) into text in Excel.
+    A plain number such as ``-0.5``, ``-0,5`` (decimal comma) or ``+3`` is left alone: it
+    cannot call a function, and prefixing it would turn a numeric column (spend, margin) into
+    text in Excel.
     """
     if cell.startswith(FORMULA_STARTS) and _PLAIN_NUMBER.fullmatch(cell) is None:
         return "'" + cell

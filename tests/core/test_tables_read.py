@@ -126,6 +126,7 @@ def test_open_table_rejects_a_broken_workbook(tmp_path: Path) -> None:
         ("\tlead", "'\tlead"),
         ("\rlead", "'\rlead"),
         ("-0.5", "-0.5"),
+        ("-0,5", "-0,5"),
         ("+12", "+12"),
         ("-1e3", "-1e3"),
         ("plain", "plain"),
