@@ -200,19 +200,19 @@ class TableReader:
                         break
             except csv.Error as exc:
                 raise InputFileError(f"the header row is not readable CSV: {exc}") from exc
-            reader = pd.read_csv(
-                text,
-                sep=self.format.delimiter,
-                header=None,
-                names=names,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=True,
-                chunksize=self.chunk_rows,
-                engine="c",
-            )
             try:
+                reader = pd.read_csv(
+                    text,
+                    sep=self.format.delimiter,
+                    header=None,
+                    names=names,
+                    dtype=str,
+                    keep_default_na=False,
+                    na_filter=False,
+                    skip_blank_lines=True,
+                    chunksize=self.chunk_rows,
+                    engine="c",
+                )
                 yield from reader
             except pd.errors.ParserError as exc:
                 raise InputFileError(

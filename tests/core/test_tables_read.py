@@ -80,6 +80,12 @@ def test_open_table_reports_a_row_far_too_long() -> None:
         list(table.chunks())
 
 
+def test_open_table_reports_an_unclosed_quote() -> None:
+    table = open_table(b'a,b\n1,"2\n3,4\n')
+    with pytest.raises(InputFileError, match="EOF inside string"):
+        list(table.chunks())
+
+
 def test_open_table_streams_in_chunks_of_bounded_size(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
     path.write_bytes(csv_bytes(rows(25)))
