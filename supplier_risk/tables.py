@@ -373,6 +373,7 @@ def score_frame(
     out = run.score_chunk(positional)
     table = pd.DataFrame(dict(enumerate(out)), index=pd.RangeIndex(len(out[0])))
     table.columns = pd.Index(list(run.output_header))
+    table.attrs["delimiter"] = fmt.delimiter
     totals = run.summary
     bands = dict(zip(totals.band_labels, totals.band_count.tolist(), strict=True))
     summary = TableSummary(
@@ -381,8 +382,13 @@ def score_frame(
     return table, summary
 
 
-def write_table(frame: pd.DataFrame, delimiter: str = ",") -> Iterator[str]:
-    """Yield the frame as CSV text (header first), every cell made safe for spreadsheets."""
+def write_table(frame: pd.DataFrame, delimiter: str | None = None) -> Iterator[str]:
+    """Yield the frame as CSV text (header first), every cell made safe for spreadsheets.
+
+    The delimiter defaults to the input's (kept by :func:`score_frame`), as the CLI writes.
+    """
+    if delimiter is None:
+        delimiter = str(frame.attrs.get("delimiter", ","))
     yield csv_text([np.asarray([str(c)], dtype=object) for c in frame.columns], delimiter)
     for start in range(0, len(frame), CHUNK_ROWS):
         part = frame.iloc[start : start + CHUNK_ROWS]

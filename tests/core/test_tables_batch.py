@@ -264,6 +264,12 @@ def test_score_frame_and_write_table_keep_the_whole_file_form(scorer: Scorer) ->
     assert text == run_csv(scorer, csv_bytes(records))[0]
 
 
+def test_score_frame_and_write_table_keep_the_input_delimiter(scorer: Scorer) -> None:
+    data = csv_bytes(rows(3), delimiter=";")
+    scored, _ = score_frame(read_table(data), scorer, TODAY)
+    assert "".join(write_table(scored)) == run_csv(scorer, data)[0]
+
+
 def test_score_frame_flags_extra_cells(scorer: Scorer) -> None:
     data = csv_bytes(rows(1)) + csv_bytes(rows(1)).split(b"\r\n", 1)[1].replace(b"\r\n", b",x\r\n")
     scored, _ = score_frame(read_table(data), scorer, TODAY)
