@@ -4,8 +4,8 @@ Commands import ``training`` or ``service`` inside their bodies, so `supplier-ri
 never loads scikit-learn or FastAPI.
 
 Exit codes: 0 all done; 1 some rows were invalid (their errors are in the output);
-2 nothing could be read or the command was used wrongly; 3 the model or reference data
-could not be loaded.
+2 nothing could be read or the command was used wrongly (for `score`: no output is written);
+3 the model or reference data could not be loaded.
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ import typer
 
 from supplier_risk.errors import (
     InputFileError,
-    ModelFileError,
     ReferenceDataError,
     SupplierRiskError,
-    UnknownScenarioError,
 )
 from supplier_risk.settings import Settings
 
@@ -129,44 +127,46 @@ def train(
 
 @app.command()
 def score(
-    input_file: Annotated[Path, typer.Argument(help="supplier list (CSV)")],
+    input_file: Annotated[Path, typer.Argument(help="supplier list (CSV, or .xlsx)")],
     out: Annotated[Path, typer.Option("--out", help="CSV to write")],
     model: Annotated[Path | None, typer.Option("--model", help="model file")] = None,
     scenario: Annotated[str | None, typer.Option("--scenario", help="what-if scenario")] = None,
+    compare: Annotated[
+        Path | None,
+        typer.Option("--compare", help="a previous output of this command, to compare with"),
+    ] = None,
+    summary_out: Annotated[
+        Path | None, typer.Option("--summary-out", help="write the portfolio summary as JSON")
+    ] = None,
+    weight: Annotated[
+        str | None,
+        typer.Option("--weight", help="column to weight the summary by (e.g. annual spend)"),
+    ] = None,
+    excel_bom: Annotated[
+        bool, typer.Option("--excel-bom", help="start the output with a BOM, for Excel")
+    ] = False,
 ) -> None:
-    """Rescore a supplier list: the same rows back with probability, band, reasons, error."""
-    from supplier_risk.scorer import build_scorer
-    from supplier_risk.tables import read_table, score_frame, write_table
+    """Rescore a supplier list: the same rows back with probability, band, reasons, error.
+
+    Exit codes: 0 every row scored; 1 some rows invalid (each with its error in the output);
+    2 nothing could be read (and no output is written); 3 the model could not be loaded.
+    """
+    from supplier_risk.batch_report import run_score
 
     settings = _settings()
-    try:
-        scorer = build_scorer(
-            model or settings.resolved_model_path(),
-            settings.reference_dir,
-            settings.scenarios_path,
+    raise typer.Exit(
+        run_score(
+            settings,
+            input_file=input_file,
+            out=out,
+            model=model,
+            scenario=scenario,
+            compare=compare,
+            summary_out=summary_out,
+            weight=weight,
+            excel_bom=excel_bom,
         )
-    except (ModelFileError, ReferenceDataError) as exc:
-        raise _fail(str(exc), EXIT_NO_MODEL) from None
-    try:
-        data = input_file.read_bytes()
-    except OSError as exc:
-        raise _fail(f"cannot read {input_file}: {exc.strerror or exc}", EXIT_UNREADABLE) from None
-    try:
-        frame = read_table(data)
-        scored, summary = score_frame(frame, scorer, settings.current_date(), scenario)
-    except (InputFileError, UnknownScenarioError) as exc:
-        raise _fail(str(exc), EXIT_UNREADABLE) from None
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        for chunk in write_table(scored):
-            handle.write(chunk)
-    bands = ", ".join(f"{k} {v:,}" for k, v in summary.bands.items())
-    typer.echo(
-        f"scored {summary.scored:,} of {summary.rows:,} rows ({bands}); "
-        f"{summary.invalid:,} invalid; wrote {out}",
-        err=True,
     )
-    if summary.invalid:
-        raise typer.Exit(EXIT_SOME_INVALID)
 
 
 @app.command()

@@ -172,6 +172,10 @@ class Scorer:
                 out.append([f"{x}, {y}" for x, y in zip(a, b, strict=True)])
         return out
 
+    def reason_context(self, scored: Scored, i: int, as_of: str) -> ReasonContext:
+        """Return what a reason may say about row ``i`` of a scored batch (for batch reasons)."""
+        return self._context(scored, i, as_of)
+
     def _context(self, scored: Scored, i: int, as_of: str) -> ReasonContext:
         row = scored.features.matrix[i]
         material = self._material_rows[int(scored.columns.material[i])]

@@ -1,0 +1,242 @@
+"""`supplier-risk score` end to end: read, score, write atomically, show progress and the summary.
+
+The progress bar appears only on a terminal; the summary tables go to stderr always (plain
+text when it is not a terminal), so stdout stays free for pipes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table as RichTable
+
+from supplier_risk.batch import BatchRun, score_csv
+from supplier_risk.compare import load_previous
+from supplier_risk.errors import (
+    InputFileError,
+    ModelFileError,
+    ReferenceDataError,
+    UnknownScenarioError,
+)
+from supplier_risk.scorer import build_scorer
+from supplier_risk.settings import Settings
+from supplier_risk.tables import open_table
+
+EXIT_OK = 0
+EXIT_SOME_INVALID = 1
+EXIT_UNREADABLE = 2
+EXIT_NO_MODEL = 3
+SHOWN = 5
+
+
+def run_score(
+    settings: Settings,
+    *,
+    input_file: Path,
+    out: Path,
+    model: Path | None = None,
+    scenario: str | None = None,
+    compare: Path | None = None,
+    summary_out: Path | None = None,
+    weight: str | None = None,
+    excel_bom: bool = False,
+    console: Console | None = None,
+) -> int:
+    """Score a supplier list file into ``out`` and return the exit code."""
+    console = console or Console(stderr=True, soft_wrap=True)
+    try:
+        scorer = build_scorer(
+            model or settings.resolved_model_path(), settings.reference_dir, settings.scenarios_path
+        )
+    except (ModelFileError, ReferenceDataError) as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return EXIT_NO_MODEL
+    today = settings.current_date()
+    try:
+        if not input_file.is_file():
+            raise InputFileError(f"cannot read {input_file}: no such file")
+        reader = open_table(input_file)
+        previous = None
+        if compare is not None:
+            if not compare.is_file():
+                raise InputFileError(f"--compare {compare}: no such file")
+            previous = load_previous(compare, str(compare), scorer, today, scenario)
+        run = BatchRun(
+            scorer, reader.format, today, scenario, weight_column=weight, previous=previous
+        )
+        _write(reader, run, out, excel_bom, console)
+    except (InputFileError, UnknownScenarioError) as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return EXIT_UNREADABLE
+    summary = run.summary_json(run.duplicates(reader))
+    if summary_out is not None:
+        summary_out.write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
+    render_summary(summary, console)
+    console.print(
+        f"scored {summary['scored']:,} of {summary['rows']:,} rows; "
+        f"{summary['invalid']:,} invalid; wrote {out}",
+        highlight=False,
+    )
+    return EXIT_SOME_INVALID if summary["invalid"] else EXIT_OK
+
+
+def _write(reader: Any, run: BatchRun, out: Path, bom: bool, console: Console) -> None:
+    """Write the output next to its final name and move it there only when complete."""
+    # A sibling file, so the final rename stays on one file system; opened as usual, so it
+    # gets the user's normal permissions (a mkstemp file would be private).
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.part")
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as sink:
+            if console.is_terminal:
+                with Progress(
+                    TextColumn("scoring"),
+                    BarColumn(),
+                    TaskProgressColumn(),
+                    TextColumn("{task.fields[rows]:,} rows"),
+                    TimeElapsedColumn(),
+                    TimeRemainingColumn(),
+                    console=console,
+                    transient=True,
+                ) as bar:
+                    task = bar.add_task("score", total=reader.size or None, rows=0)
+
+                    def advance(rows: int) -> None:
+                        done = bar.tasks[0].fields["rows"] + rows
+                        bar.update(task, completed=reader.position(), rows=done)
+
+                    for text in score_csv(reader, run, bom=bom, progress=advance):
+                        sink.write(text)
+            else:
+                for text in score_csv(reader, run, bom=bom):
+                    sink.write(text)
+        if run.summary.rows == 0:
+            raise InputFileError(
+                "the supplier list has a header but no data rows: nothing to score"
+            )
+        temporary.replace(out)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+TEXT_COLUMNS = {"band", "material", "origin", "supplier_id", "top origin", "moved most", "row"}
+
+
+def _table(title: str, columns: list[str]) -> RichTable:
+    table = RichTable(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for name in columns:
+        table.add_column(name, justify="left" if name in TEXT_COLUMNS else "right")
+    return table
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def render_summary(summary: dict[str, Any], console: Console) -> None:
+    """Print the portfolio summary as tables."""
+    weighted = summary.get("weight_column") is not None
+    weight_label = f"by {summary['weight_column']}" if weighted else ""
+    scored = max(summary["scored"], 1)
+    bands = _table(
+        "Suppliers by band", ["band", "suppliers", "share", *([weight_label] * weighted)]
+    )
+    for label, entry in summary["bands"].items():
+        bands.add_row(
+            label,
+            f"{entry['suppliers']:,}",
+            f"{entry['suppliers'] / scored:.1%}",
+            *([_number(entry["weight"])] * weighted),
+        )
+    console.print(bands)
+    materials = _table(
+        "Materials (largest first)",
+        [
+            "material",
+            "suppliers",
+            "mean p",
+            "origins HHI",
+            "top origin",
+            *([weight_label] * weighted),
+        ],
+    )
+    for entry in summary["materials"][:SHOWN]:
+        hhi = entry["origins_hhi"]  # None when the material's whole weight is 0
+        materials.add_row(
+            entry["material"],
+            f"{entry['suppliers']:,}",
+            f"{entry['mean_probability']:.3f}",
+            f"{hhi['hhi']:,.0f}" if hhi else "-",
+            f"{hhi['top_origin']} {hhi['top_origin_share']:.0%}" if hhi else "-",
+            *([_number(entry["weight"])] * weighted),
+        )
+    console.print(materials)
+    origins = _table("Origins (largest first)", ["origin", "suppliers", "mean p"])
+    for entry in summary["origins"][:SHOWN]:
+        origins.add_row(
+            entry["origin_country"], f"{entry['suppliers']:,}", f"{entry['mean_probability']:.3f}"
+        )
+    console.print(origins)
+    risks = _table("Top risks", ["row", "supplier_id", "p", "band", "material", "origin"])
+    for entry in summary["top_risks"][:SHOWN]:
+        risks.add_row(
+            str(entry["row"]),
+            entry["supplier_id"],
+            f"{entry['probability']:.3f}",
+            entry["band"],
+            entry["material"],
+            entry["origin_country"],
+        )
+    console.print(risks)
+    comparison = summary.get("comparison")
+    if comparison is not None:
+        movers = _table(
+            f"Top movers against {comparison['previous_file']}",
+            ["row", "supplier_id", "before", "now", "change", "moved most"],
+        )
+        for entry in comparison["top_movers"][:SHOWN]:
+            movers.add_row(
+                str(entry["row"]),
+                entry["supplier_id"],
+                f"{entry['previous_probability']:.3f} {entry['previous_band']}",
+                f"{entry['probability']:.3f} {entry['band']}",
+                f"{entry['probability_change']:+.3f}",
+                entry["moved_most"],
+            )
+        console.print(movers)
+        console.print(
+            f"compared: {comparison['matched']:,} matched ({comparison['band_up']:,} band up, "
+            f"{comparison['band_down']:,} down); {comparison['new']:,} new; "
+            f"{comparison['vanished']:,} vanished"
+            + (
+                f" e.g. {', '.join(comparison['vanished_ids'][:SHOWN])}"
+                if comparison["vanished"]
+                else ""
+            ),
+            highlight=False,
+        )
+    for warning in summary["read"]["warnings"]:
+        console.print(f"note: {warning}", highlight=False)
+    if summary["duplicate_supplier_ids"]:
+        shown = ", ".join(
+            f"{d['supplier_id']} (rows {', '.join(map(str, d['rows']))})"
+            for d in summary["duplicate_supplier_ids"][:SHOWN]
+        )
+        console.print(f"[yellow]repeated supplier_id:[/] {shown}", highlight=False)
+    errors = summary["errors"]
+    if errors["rows"]:
+        fields = ", ".join(f"{k} {v:,}" for k, v in errors["by_field"].items())
+        console.print(f"[yellow]invalid rows:[/] {errors['rows']:,} ({fields})", highlight=False)
+        for entry in errors["first"][:SHOWN]:
+            console.print(f"  row {entry['row']}: {entry['error']}", highlight=False, markup=False)

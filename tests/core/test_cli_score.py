@@ -1,0 +1,164 @@
+"""`supplier-risk score`: files in and out, summary, comparison and documented exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from supplier_risk.cli import app
+from tests.conftest import TODAY
+from tests.core.table_files import csv_bytes, parse, rows
+
+ENV = {"SUPPLIER_RISK_TODAY": TODAY.isoformat()}
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["score", *args], env=ENV)
+    return result.exit_code, result.output
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_score_exits_0_when_every_row_is_scored(tmp_path: Path) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(5)))
+    code, output = invoke(str(source), "--out", str(tmp_path / "out.csv"))
+    assert code == 0, output
+    out = parse((tmp_path / "out.csv").read_text("utf-8"))
+    assert [r["supplier_id"] for r in out] == [f"S-{i}" for i in range(5)]
+    assert "scored 5 of 5 rows; 0 invalid" in output
+    assert "Suppliers by band" in output
+
+
+def test_score_exits_1_when_some_rows_are_invalid(tmp_path: Path) -> None:
+    records = rows(3)
+    records[1]["end_use"] = "toys"
+    source = write(tmp_path / "in.csv", csv_bytes(records))
+    code, output = invoke(str(source), "--out", str(tmp_path / "out.csv"))
+    assert code == 1
+    out = parse((tmp_path / "out.csv").read_text("utf-8"))
+    assert "end_use: 'toys' is not one of" in out[1]["error"]
+    assert "row 3: end_use" in output
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"supplier_id,material\r\nA,dy_oxide\r\n", "missing required column"),
+        (csv_bytes([], None), "no data rows"),
+        (b"\x00\x01\x02binary", "NUL bytes"),
+    ],
+)
+def test_score_exits_2_and_writes_nothing_when_unreadable(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    source = write(tmp_path / "in.csv", data)
+    code, output = invoke(str(source), "--out", str(tmp_path / "out.csv"))
+    assert code == 2
+    assert message in output
+    assert list(tmp_path.iterdir()) == [source]
+
+
+def test_score_exits_2_for_a_missing_file(tmp_path: Path) -> None:
+    code, output = invoke(str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out.csv"))
+    assert code == 2
+    assert "no such file" in output
+
+
+def test_score_exits_2_for_an_unknown_scenario(tmp_path: Path) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(1)))
+    code, output = invoke(str(source), "--out", str(tmp_path / "o.csv"), "--scenario", "nope")
+    assert code == 2
+    assert "scenario 'nope' is not defined" in output
+
+
+def test_score_exits_3_for_a_bad_model(tmp_path: Path) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(1)))
+    model = write(tmp_path / "model.json", b"{}")
+    code, _ = invoke(str(source), "--out", str(tmp_path / "o.csv"), "--model", str(model))
+    assert code == 3
+
+
+def test_score_writes_summary_compare_and_bom(tmp_path: Path) -> None:
+    records = [{**r, "Spend": str(100 * (i + 1))} for i, r in enumerate(rows(4))]
+    source = write(tmp_path / "in.csv", csv_bytes(records))
+    first = tmp_path / "week1.csv"
+    assert invoke(str(source), "--out", str(first))[0] == 0
+    records[0]["licence_type"] = "denied"
+    write(source, csv_bytes(records[:3]))
+    second = tmp_path / "week2.csv"
+    summary_path = tmp_path / "summary.json"
+    code, output = invoke(
+        str(source),
+        "--out",
+        str(second),
+        "--compare",
+        str(first),
+        "--summary-out",
+        str(summary_path),
+        "--weight",
+        "spend",
+        "--excel-bom",
+        "--scenario",
+        "suspension_lapses",
+    )
+    assert code == 0, output
+    raw = second.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    out = parse(raw.decode("utf-8"))
+    assert out[0]["compare_status"] == "band_up"
+    summary = json.loads(summary_path.read_text("utf-8"))
+    assert summary["scenario"] == "suspension_lapses"
+    assert summary["weight_column"] == "Spend"
+    assert summary["comparison"]["vanished_ids"] == ["S-3"]
+    assert sum(b["weight"] for b in summary["bands"].values()) == 600
+    assert "Top movers" in output
+
+
+def test_score_reports_duplicate_ids(tmp_path: Path) -> None:
+    records = rows(3)
+    records[2]["supplier_id"] = "S-0"
+    source = write(tmp_path / "in.csv", csv_bytes(records))
+    summary_path = tmp_path / "s.json"
+    code, output = invoke(
+        str(source), "--out", str(tmp_path / "o.csv"), "--summary-out", str(summary_path)
+    )
+    assert code == 0
+    assert "repeated supplier_id: S-0 (rows 2, 4)" in output
+    assert json.loads(summary_path.read_text())["duplicate_supplier_ids"] == [
+        {"supplier_id": "S-0", "rows": [2, 4]}
+    ]
+
+
+def test_score_reads_windows_1252_and_writes_utf8(tmp_path: Path) -> None:
+    records = rows(2, supplier_name="Société Générale")
+    source = write(tmp_path / "in.csv", csv_bytes(records, delimiter=";", encoding="cp1252"))
+    code, output = invoke(str(source), "--out", str(tmp_path / "out.csv"))
+    assert code == 0, output
+    out = parse((tmp_path / "out.csv").read_text("utf-8"), delimiter=";")
+    assert out[0]["supplier_name"] == "Société Générale"
+    assert "not valid UTF-8: read as Windows-1252" in output
+
+
+def test_score_reads_an_xlsx_workbook(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    records = rows(3)
+    sheet.append(list(records[0]))
+    for record in records:
+        sheet.append(list(record.values()))
+    book.save(tmp_path / "in.xlsx")
+    code, output = invoke(str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "out.csv"))
+    assert code == 0, output
+    out = parse((tmp_path / "out.csv").read_text("utf-8"))
+    assert [r["supplier_id"] for r in out] == ["S-0", "S-1", "S-2"]
+    assert all(r["band"] for r in out)

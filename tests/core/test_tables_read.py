@@ -1,0 +1,142 @@
+"""Reading real-world supplier lists: encodings, delimiters, headers, blank lines, broken files."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from supplier_risk.errors import InputFileError
+from supplier_risk.tables import neutralise, open_table, read_table
+from tests.core.table_files import csv_bytes, rows
+
+
+def test_read_table_keeps_header_cells_as_given() -> None:
+    data = b" Supplier_ID ,MATERIAL,Spend EUR\r\nA,dy_oxide,12\r\n"
+    frame = read_table(data)
+    assert list(frame.columns) == [" Supplier_ID ", "MATERIAL", "Spend EUR"]
+    assert frame.iloc[0].tolist() == ["A", "dy_oxide", "12"]
+
+
+def test_open_table_reads_utf8_with_bom() -> None:
+    table = open_table(codecs.BOM_UTF8 + "supplier_id,supplier_name\r\nA,Société\r\n".encode())
+    assert table.format.header == ("supplier_id", "supplier_name")
+    assert next(table.chunks()).iloc[0, 1] == "Société"
+
+
+def test_open_table_reads_windows_1252() -> None:
+    data = "supplier_id;supplier_name\r\nA;Société Générale \u2013 Zürich\r\n".encode("cp1252")
+    table = open_table(data)
+    assert table.format.encoding == "cp1252"
+    assert table.format.delimiter == ";"
+    assert next(table.chunks()).iloc[0, 1] == "Société Générale \u2013 Zürich"
+    assert any("Windows-1252" in note for note in table.format.notes)
+
+
+def test_open_table_reads_utf16_with_bom() -> None:
+    data = "supplier_id\tmaterial\r\nA\tdy_oxide\r\n".encode("utf-16")
+    table = open_table(data)
+    assert table.format.delimiter == "\t"
+    assert next(table.chunks()).iloc[0, :2].tolist() == ["A", "dy_oxide"]
+
+
+def test_open_table_keeps_quoted_newlines_and_delimiters() -> None:
+    data = b'supplier_id,supplier_name\r\nA,"Line one\r\nline two, ""quoted"""\r\nB,x\r\n'
+    chunk = next(open_table(data).chunks())
+    assert chunk.iloc[:, 0].tolist() == ["A", "B"]
+    assert chunk.iloc[0, 1] == 'Line one\r\nline two, "quoted"'
+
+
+def test_open_table_skips_blank_lines() -> None:
+    data = b"\r\nsupplier_id,material\r\n\r\nA,dy_oxide\r\n\r\n\r\nB,tb_oxide\r\n\r\n"
+    table = open_table(data)
+    assert table.format.header == ("supplier_id", "material")
+    assert next(table.chunks()).iloc[:, 0].tolist() == ["A", "B"]
+
+
+def test_open_table_fills_slack_columns_for_long_rows() -> None:
+    chunk = next(open_table(b"a,b\nx,y,z\n").chunks())
+    assert chunk.iloc[0, :3].tolist() == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"  \r\n\r\n", "empty"),
+        (b"PK\x03\x04rest-of-a-zip", "zip or Excel workbook"),
+        (b"supplier_id\x00,material\n", "NUL bytes"),
+    ],
+)
+def test_open_table_rejects_unreadable_files(data: bytes, message: str) -> None:
+    with pytest.raises(InputFileError, match=message):
+        open_table(data)
+
+
+def test_open_table_reports_a_row_far_too_long() -> None:
+    table = open_table(b"a,b\n1,2\n" + b",".join([b"x"] * 40) + b"\n")
+    with pytest.raises(InputFileError, match="not readable CSV past this point"):
+        list(table.chunks())
+
+
+def test_open_table_reports_an_unclosed_quote() -> None:
+    table = open_table(b'a,b\n1,"2\n3,4\n')
+    with pytest.raises(InputFileError, match="EOF inside string"):
+        list(table.chunks())
+
+
+def test_open_table_streams_in_chunks_of_bounded_size(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_bytes(csv_bytes(rows(25)))
+    sizes = [len(c) for c in open_table(path, chunk_rows=10).chunks()]
+    assert sizes == [10, 10, 5]
+
+
+def test_open_table_reads_an_xlsx_workbook(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["supplier_id", "inventory_buffer_days", "as_of", "note"])
+    import datetime as dt
+
+    sheet.append(["A", 30, dt.datetime(2026, 11, 22), None])
+    sheet.append(["B", 12.5, "2026-11-22", "x"])
+    path = tmp_path / "list.xlsx"
+    book.save(path)
+    table = open_table(path)
+    chunk = next(table.chunks())
+    assert table.format.header == ("supplier_id", "inventory_buffer_days", "as_of", "note")
+    assert chunk.iloc[:, :4].values.tolist() == [
+        ["A", "30", "2026-11-22", ""],
+        ["B", "12.5", "2026-11-22", "x"],
+    ]
+
+
+def test_open_table_rejects_a_broken_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "list.xlsx"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(InputFileError, match=r"not a readable \.xlsx workbook"):
+        open_table(path)
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tlead", "'\tlead"),
+        ("\rlead", "'\rlead"),
+        ("-0.5", "-0.5"),
+        ("-0,5", "-0,5"),
+        ("+12", "+12"),
+        ("-1e3", "-1e3"),
+        ("plain", "plain"),
+    ],
+)
+def test_neutralise_cell(cell: str, expected: str) -> None:
+    assert neutralise(cell) == expected

@@ -1,0 +1,69 @@
+"""Batch reasons: each term's words read only the context facts REASON_KEYS lists for it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from supplier_risk.batch_reasons import REASON_KEYS
+from supplier_risk.explain import ReasonContext, reason_text
+from supplier_risk.scorer import Scorer
+
+BASE = ReasonContext(
+    material="dy_oxide",
+    material_description="dysprosium oxide",
+    control_list="april_2025",
+    controlled=True,
+    as_of="2026-11-22",
+    licence="individual",
+    end_use="automotive",
+    sensitivity="medium",
+    buffer_days=30.0,
+    alternates=0,
+    supplier_type="established",
+    china_share=0.95,
+    rule_applied=None,
+)
+# Each batch key stands for these ReasonContext fields (descriptions follow the material).
+KEY_FIELDS = {
+    "material": ("material", "material_description", "control_list"),
+    "controlled": ("controlled",),
+    "as_of": ("as_of",),
+    "licence": ("licence",),
+    "end_use": ("end_use", "sensitivity"),
+    "buffer_days": ("buffer_days",),
+    "alternates": ("alternates",),
+    "supplier_type": ("supplier_type",),
+    "china_share": ("china_share",),
+    "rule_applied": ("rule_applied",),
+}
+OTHER_VALUES = {
+    "material": "ho_oxide",
+    "material_description": "holmium oxide",
+    "control_list": "october_2025",
+    "controlled": False,
+    "as_of": "2027-01-01",
+    "licence": "pending",
+    "end_use": "defense",
+    "sensitivity": "critical",
+    "buffer_days": 400.0,
+    "alternates": 3,
+    "supplier_type": "intermediary",
+    "china_share": 0.2,
+    "rule_applied": "some_rule",
+}
+
+
+def test_reason_keys_cover_every_term_of_the_default_model(scorer: Scorer) -> None:
+    assert set(scorer.model.term_names) <= set(REASON_KEYS)
+
+
+@pytest.mark.parametrize("term", sorted(REASON_KEYS))
+def test_reason_text_depends_only_on_its_keys(term: str) -> None:
+    read = {f for key in REASON_KEYS[term] for f in KEY_FIELDS[key]}
+    base = reason_text(term, BASE)
+    for name, value in OTHER_VALUES.items():
+        if name not in read:
+            changed = dataclasses.replace(BASE, **{name: value})
+            assert reason_text(term, changed) == base, name
