@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return DESCRIPTION.format(model=model)
 
     install_openapi(app, describe)
-    routes = frozenset(getattr(r, "path", "") for r in app.routes)
+    routers = (scoring.router, info.router, ops.router)
+    routes = frozenset(getattr(r, "path", "") for router in (app, *routers) for r in router.routes)
     app.add_middleware(
         EdgeMiddleware,
         keys=KeyRing(k.get_secret_value() for k in settings.api_keys),

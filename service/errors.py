@@ -138,7 +138,7 @@ def field_errors(
         if len(out) >= MAX_ERRORS:
             break
         location = [*prefix, *detail["loc"]]
-        field = ".".join(str(p) for p in location) or "(body)"
+        field = ".".join(str(p) for p in location) or "(record)"
         value = None if detail["type"] == "missing" else shown_value(detail.get("input"))
         out.append(FieldError(field=field, value=value, message=_message(detail)))
     return out

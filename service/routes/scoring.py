@@ -144,17 +144,15 @@ def _score_csv(
 async def _csv_bytes(request: Request) -> bytes:
     kind = media_type(request.headers.get("content-type", ""))
     if kind == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=10)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise ApiError(
-                422,
-                "missing_file",
-                "the multipart form needs the supplier list as a file field named 'file'",
-            )
-        data = await upload.read()
-        await form.close()
-        return data
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise ApiError(
+                    422,
+                    "missing_file",
+                    "the multipart form needs the supplier list as a file field named 'file'",
+                )
+            return await upload.read()
     if kind in CSV_TYPES:
         return await request.body()
     raise ApiError(
