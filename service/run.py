@@ -6,8 +6,11 @@ GRACEFUL_SHUTDOWN_SECONDS), then exit 0. SIGHUP: reload the model file (see serv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.config
+import signal
+from collections.abc import Generator
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,6 +22,7 @@ from supplier_risk.settings import Settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 """Well inside Docker's 10 s between SIGTERM and SIGKILL."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EXIT_NO_MODEL = 3
 """The CLI's exit code for a model or reference data that cannot be loaded."""
 
@@ -49,6 +53,24 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, exiting 0 after a graceful stop on SIGTERM or SIGINT.
+
+    uvicorn re-raises the signal once it has shut down, so the process would die by it
+    (exit status 143); a supervisor reading that as a crash is what we avoid.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """Stop gracefully on SIGINT and SIGTERM while serving."""
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def run(settings: Settings) -> int:
     """Serve until stopped; return the process exit code."""
     logging.config.dictConfig(log_config(settings.log_level))
@@ -67,6 +89,6 @@ def run(settings: Settings) -> int:
 
         Multiprocess(config, sockets=[sock]).run()
         return 0
-    server = uvicorn.Server(config)
+    server = _Server(config)
     server.run()
     return 0 if server.started else EXIT_NO_MODEL
