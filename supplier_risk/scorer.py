@@ -30,12 +30,13 @@ from supplier_risk.features import (
 from supplier_risk.record import END_USES, LICENCE_ORDER, SUPPLIER_TYPE_ORDER, SupplierRecord
 from supplier_risk.reference import SENSITIVITY_LEVELS, Reference, load_reference
 from supplier_risk.scenarios import ScenarioBook, load_scenarios
-from supplier_risk.scoring import LoadedModel, Scores, load_model
+from supplier_risk.scoring import FloatArray, LoadedModel, Scores, load_model
 
 ResultDict = dict[str, Any]
 """A result shaped as :class:`supplier_risk.results.ScoreResult` (plain data, for speed)."""
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_FIELD = {name: i for i, name in enumerate(RECOURSE_FIELDS)}
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,29 @@ class Scorer:
             ) in enumerate(rows)
         ]
 
+    def _candidate_matrix(
+        self, scored: Scored, candidates: Candidates, today: dt.date
+    ) -> FloatArray:
+        """Return the feature matrix of every candidate change.
+
+        Buffer and alternates do not enter the policy part of the features (a test checks
+        this), so their candidates copy the record's row and change one column; licence and
+        China share candidates go through derive_features, where the policy table decides
+        what they are scored as.
+        """
+        matrix = scored.features.matrix[candidates.row]
+        field, value = candidates.field, candidates.value
+        buffer = field == _FIELD["inventory_buffer_days"]
+        matrix[buffer, _COL["inventory_buffer_days"]] = value[buffer]
+        alternates = field == _FIELD["alternate_suppliers"]
+        matrix[alternates, _COL["alternate_suppliers"]] = value[alternates]
+        policy = np.flatnonzero(~(buffer | alternates))
+        if policy.size:
+            subset = Candidates(candidates.row[policy], field[policy], value[policy])
+            changed = apply_candidates(scored.columns, subset)
+            matrix[policy] = derive_features(changed, scored.reference, today).matrix
+        return matrix
+
     def recourse(self, scored: Scored, today: dt.date) -> list[list[ResultDict]]:
         """Return, per record, the nearest change to each actionable field that lowers the band."""
         n = len(scored.columns)
@@ -266,9 +290,7 @@ class Scorer:
             )
         if len(candidates) == 0:
             return out
-        changed = apply_candidates(scored.columns, candidates)
-        features = derive_features(changed, scored.reference, today)
-        result = self.model.score(features.matrix)
+        result = self.model.score(self._candidate_matrix(scored, candidates, today))
         chosen = first_lowering(candidates, result.band, scored.scores.band)
         rows = candidates.row[chosen].tolist()
         fields = candidates.field[chosen].tolist()

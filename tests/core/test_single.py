@@ -138,3 +138,34 @@ def test_single_score_equals_batch_score_at_policy_boundaries(
     for record, expected in zip(grid, batch, strict=True):
         one = fresh.score(record, TODAY, scenario=scenario)
         assert _close(json.loads(to_json(one)), json.loads(to_json(expected))), record
+
+
+def test_buffer_and_alternates_never_enter_the_policy_part_of_the_features(
+    scorer: Scorer,
+) -> None:
+    """Both recourse paths change these two columns without re-deriving the features."""
+    import numpy as np
+
+    from supplier_risk.features import FEATURE_NAMES, columns_from_records, derive_features
+
+    grid = _grid()
+    for scenario in SCENARIOS:
+        reference = scorer.reference_for(scenario)
+        columns = columns_from_records(grid, reference)
+        base = derive_features(columns, reference, TODAY)
+        n = len(columns)
+        changed = derive_features(
+            columns.replace(
+                buffer_days=np.linspace(0, 3650, n), alternates=np.arange(n, dtype=float) % 7
+            ),
+            reference,
+            TODAY,
+        )
+        kept = [
+            i
+            for i, name in enumerate(FEATURE_NAMES)
+            if name not in ("inventory_buffer_days", "alternate_suppliers")
+        ]
+        assert np.array_equal(base.matrix[:, kept], changed.matrix[:, kept])
+        for name in ("rule_applied", "destination_unknown_rule", "policy_note"):
+            assert list(getattr(base, name)) == list(getattr(changed, name)), name
