@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,10 +229,11 @@ def reason_text(term: str, context: ReasonContext) -> str:
 
 
 def reasons_for(
-    term_names: tuple[str, ...], contributions: NDArray[np.float64], context: ReasonContext
+    term_names: tuple[str, ...], contributions: Sequence[float], context: ReasonContext
 ) -> list[str]:
     """Return up to MAX_REASONS reasons, from the risk-raising terms only, largest first."""
-    order = np.argsort(-contributions, kind="stable")
+    # Plain Python: on one row of a few terms, a stable sort beats NumPy's call overhead.
+    order = sorted(range(len(contributions)), key=lambda k: -contributions[k])
     out: list[str] = []
     for k in order[:MAX_REASONS]:
         if contributions[k] <= 0.0:

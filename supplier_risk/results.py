@@ -13,7 +13,7 @@ class Contribution(_Out):
     """One model term's share of the log-odds, relative to the baseline."""
 
     feature: str = Field(description="the term: an input, or two joined by ' x '")
-    value: str | float | int | None = Field(description="the record's value of that input")
+    value: bool | str | float | int | None = Field(description="the record's value of that input")
     contribution: float = Field(description="log-odds added to the baseline's")
 
 

@@ -1,0 +1,309 @@
+"""Benchmark the HTTP service against a bare FastAPI endpoint, side by side, with wrk.
+
+    .venv/bin/python bench/bench_service.py            # about 2 minutes
+    .venv/bin/python bench/bench_service.py --quick    # shorter runs
+
+Starts, on 127.0.0.1 and free ports, `supplier-risk serve` (one worker, uvloop, httptools)
+and a bare FastAPI app whose POST /v1/score returns a constant, served by the same uvicorn
+with the same worker count, loop and parser. Each server is pinned to one core and wrk to the
+other (when taskset exists), and the two are measured in alternating rounds so that load from
+elsewhere on the machine hits both alike. Bodies rotate through 500 different suppliers.
+
+Prints: requests/s of a scored /v1/score with explanations, of the bare endpoint, and their
+ratio (target >= 0.70); p50/p99 latency at one connection (targets 1 ms / 2 ms); the server
+time of a 1,000-supplier batch (from the service's own access log; target <= 20 ms) and its
+suppliers/s against single requests (target >= 20x). Needs wrk (apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MATERIALS = [
+    "ndfeb_magnet_heavy",
+    "ndfeb_magnet",
+    "dy_oxide",
+    "tb_metal",
+    "ho_oxide",
+    "la_ce_oxide",
+    "smco_magnet",
+    "ndpr_oxide",
+    "y_oxide",
+    "gd_oxide",
+]
+LICENCES = ["not_required", "general", "individual", "pending", "denied"]
+END_USES = [
+    "consumer_electronics",
+    "industrial",
+    "medical",
+    "automotive",
+    "renewable_energy",
+    "semiconductor",
+    "aerospace",
+    "defense",
+]
+ORIGINS = ["CN", "CN", "CN", "MY", "VN", "JP", "US", "EE"]
+DESTINATIONS = [None, "DE", "US", "JP", "FR", "KR"]
+
+BARE_APP = """
+import sys
+import uvicorn
+from fastapi import FastAPI
+
+app = FastAPI()
+
+@app.post("/v1/score")
+async def score() -> dict:
+    return {"supplier_id": "V-10023", "probability": 0.37, "band": "high"}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools",
+            workers=1, access_log=False, log_level="warning")
+"""
+
+
+def supplier(rng: random.Random, i: int) -> dict[str, Any]:
+    """Return a random valid supplier record."""
+    record: dict[str, Any] = {
+        "supplier_id": f"V-{i:05d}",
+        "supplier_name": f"Supplier {i}",
+        "material": rng.choice(MATERIALS),
+        "origin_country": rng.choice(ORIGINS),
+        "china_share": round(rng.random(), 3),
+        "licence_type": rng.choice(LICENCES),
+        "end_use": rng.choice(END_USES),
+        "inventory_buffer_days": round(rng.uniform(0, 400), 1),
+        "alternate_suppliers": rng.randint(0, 4),
+        "supplier_type": rng.choice(["established", "smaller", "intermediary"]),
+        "as_of": f"2026-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}",
+    }
+    destination = rng.choice(DESTINATIONS)
+    if destination is not None:
+        record["destination_country"] = destination
+    return record
+
+
+def lua_script(bodies: list[bytes], path: str) -> str:
+    """Return a wrk script that POSTs the bodies in turn."""
+    quoted = ",\n".join("[==[" + b.decode() + "]==]" for b in bodies)
+    return f"""
+local bodies = {{
+{quoted}
+}}
+local i = 0
+local headers = {{["Content-Type"] = "application/json"}}
+request = function()
+  i = i % #bodies + 1
+  return wrk.format("POST", "{path}", headers, bodies[i])
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def pinned(core: int, command: list[str]) -> list[str]:
+    """Return the command pinned to one core, when taskset exists and there are two cores."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", str(core), *command]
+    return command
+
+
+def wait_ready(port: int, path: str, method: str = "GET") -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+            urllib.request.urlopen(request, timeout=1)
+            return
+        except OSError as exc:
+            if getattr(exc, "code", None) is not None:
+                return  # it answers (405 for GET on a POST route)
+            time.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def wrk(
+    script: Path, port: int, path: str, seconds: int, connections: int, latency: bool = False
+) -> dict[str, float]:
+    """Run wrk and return requests/s and, if asked, p50 and p99 in ms."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script)]
+    if latency:
+        command.append("--latency")
+    command.append(f"http://127.0.0.1:{port}{path}")
+    out = subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    if re.search(r"Non-2xx", out):
+        raise SystemExit(f"wrk saw errors:\n{out}")
+    if latency:
+        for label in ("50", "99"):
+            match = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
+            assert match is not None, out
+            value = float(match.group(1))
+            result[f"p{label}"] = (
+                value / 1000
+                if match.group(2) == "us"
+                else (value if match.group(2) == "ms" else value * 1000)
+            )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    seconds = 3 if args.quick else 5
+    rounds = 3 if args.quick else 5
+    rng = random.Random(7)
+    records = [supplier(rng, i) for i in range(500)]
+    singles = [json.dumps(r).encode() for r in records]
+    batch = [supplier(rng, 1000 + i) for i in range(1000)]
+    batch_body = json.dumps({"suppliers": batch, "explain": True}).encode()
+    batch_plain = json.dumps({"suppliers": batch, "explain": False}).encode()
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        scripts = {
+            "single": tmp / "single.lua",
+            "batch": tmp / "batch.lua",
+            "batch_plain": tmp / "batch_plain.lua",
+        }
+        scripts["single"].write_text(lua_script(singles, "/v1/score"))
+        scripts["batch"].write_text(lua_script([batch_body], "/v1/score/batch"))
+        scripts["batch_plain"].write_text(lua_script([batch_plain], "/v1/score/batch"))
+        (tmp / "bare.py").write_text(BARE_APP)
+        ours_port, bare_port = free_port(), free_port()
+        log_path = tmp / "ours.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPLIER_RISK_")}
+        env.update({"SUPPLIER_RISK_WORKERS": "1", "SUPPLIER_RISK_TODAY": "2026-11-28"})
+        python = sys.executable
+        with log_path.open("w") as log:
+            ours = subprocess.Popen(
+                pinned(
+                    0,
+                    [
+                        python,
+                        "-c",
+                        "from supplier_risk.cli import main; main()",
+                        "serve",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(ours_port),
+                    ],
+                ),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=ROOT,
+            )
+            bare = subprocess.Popen(
+                pinned(0, [python, str(tmp / "bare.py"), str(bare_port)]),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_ready(ours_port, "/readyz")
+                wait_ready(bare_port, "/v1/score")
+                # Warm both up (and fill the service's per-policy-key cache once).
+                wrk(scripts["single"], ours_port, "/v1/score", 2, 4)
+                wrk(scripts["single"], bare_port, "/v1/score", 2, 4)
+                ours_rps, bare_rps = [], []
+                single = scripts["single"]
+                for _ in range(rounds):
+                    bare_rps.append(wrk(single, bare_port, "/v1/score", seconds, 16)["rps"])
+                    ours_rps.append(wrk(single, ours_port, "/v1/score", seconds, 16)["rps"])
+                ratios = [o / b for o, b in zip(ours_rps, bare_rps, strict=True)]
+                light = [
+                    wrk(scripts["single"], ours_port, "/v1/score", seconds, 1, latency=True)
+                    for _ in range(2)
+                ]
+                bare_light = wrk(
+                    scripts["single"], bare_port, "/v1/score", seconds, 1, latency=True
+                )
+                mark = log_path.stat().st_size
+                batch_rps = wrk(scripts["batch"], ours_port, "/v1/score/batch", seconds, 1)["rps"]
+                time.sleep(0.5)  # the access log is flushed every 0.2 s
+                with log_path.open() as handle:
+                    handle.seek(mark)
+                    durations = [
+                        line["duration_ms"]
+                        for line in map(json.loads, handle)
+                        if line.get("path") == "/v1/score/batch" and line.get("status") == 200
+                    ]
+                mark = log_path.stat().st_size
+                plain_rps = wrk(scripts["batch_plain"], ours_port, "/v1/score/batch", seconds, 1)[
+                    "rps"
+                ]
+                time.sleep(0.5)
+                with log_path.open() as handle:
+                    handle.seek(mark)
+                    plain_durations = [
+                        line["duration_ms"]
+                        for line in map(json.loads, handle)
+                        if line.get("path") == "/v1/score/batch" and line.get("status") == 200
+                    ]
+            finally:
+                for process in (ours, bare):
+                    process.send_signal(signal.SIGTERM)
+                for process in (ours, bare):
+                    process.wait(timeout=15)
+
+    single_rps = statistics.median(ours_rps)
+    print(
+        "POST /v1/score with explanations, wrk -t1 -c16, 500 rotating suppliers, "
+        f"{rounds} alternating rounds of {seconds} s"
+    )
+    print(f"  ours  req/s per round: {', '.join(f'{r:,.0f}' for r in ours_rps)}")
+    print(f"  bare  req/s per round: {', '.join(f'{r:,.0f}' for r in bare_rps)}")
+    print(f"  ratio per round:       {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(
+        f"  median: ours {single_rps:,.0f} req/s, bare {statistics.median(bare_rps):,.0f} "
+        f"req/s, ratio {statistics.median(ratios):.2f} (target >= 0.70)"
+    )
+    print("Latency at one connection (wrk -c1, ms):")
+    for i, run in enumerate(light, 1):
+        print(
+            f"  ours run {i}: p50 {run['p50']:.3f}  p99 {run['p99']:.3f}  "
+            f"({run['rps']:,.0f} req/s)   targets p50 <= 1, p99 <= 2"
+        )
+    print(f"  bare:       p50 {bare_light['p50']:.3f}  p99 {bare_light['p99']:.3f}")
+    for name, rps, times in (
+        ("explain=true", batch_rps, durations),
+        ("explain=false", plain_rps, plain_durations),
+    ):
+        per_s = rps * 1000
+        print(f"POST /v1/score/batch, 1,000 suppliers, {name}, wrk -c1:")
+        print(
+            f"  server time (access log) median {statistics.median(times):.1f} ms, "
+            f"p90 {statistics.quantiles(times, n=10)[-1]:.1f} ms over {len(times)} requests "
+            "(target <= 20 ms)"
+        )
+        print(
+            f"  {per_s:,.0f} suppliers/s = {per_s / single_rps:.1f}x single requests' "
+            f"{single_rps:,.0f} suppliers/s (target >= 20x)"
+        )
+
+
+if __name__ == "__main__":
+    main()

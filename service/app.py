@@ -1,0 +1,160 @@
+"""The app factory: settings in, a FastAPI app out; the lifespan owns the model.
+
+Run it with ``supplier-risk serve`` or ``uvicorn service.app:create_app --factory``. Nothing
+happens at import: the model is loaded and verified when the app starts, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+
+from service.errors import install_handlers
+from service.fastlane import ScoreLane
+from service.logs import AccessLog, ensure_json_logging
+from service.metrics import Metrics
+from service.middleware import EdgeMiddleware, KeyRing
+from service.openapi import install_openapi
+from service.routes import info, ops, scoring
+from service.state import ModelHolder
+from supplier_risk import __version__
+from supplier_risk.errors import SupplierRiskError
+from supplier_risk.settings import Settings
+
+log = logging.getLogger("supplier_risk.service")
+
+DESCRIPTION = """\
+Scores rare-earth suppliers for the probability that China's export controls disrupt
+deliveries within 90 days, from an interpretable model file (table lookups, no estimator).
+
+**Model served:** {model}
+
+Authentication: `Authorization: Bearer <key>` or `X-API-Key: <key>` on every endpoint except
+`/healthz`, `/readyz`, `/metrics` and the docs (when API keys are configured). Every error
+has the `ErrorBody` shape; every response carries `X-Request-ID`.
+"""
+
+TAGS = [
+    {"name": "scoring", "description": "score one supplier, a batch or a CSV supplier list"},
+    {"name": "model", "description": "the model card, the policy table and the scenarios"},
+    {"name": "operations", "description": "health, readiness, metrics and model reload"},
+]
+
+
+class StartupError(RuntimeError):
+    """The service cannot start: no valid model could be loaded."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Return the app; settings default to the SUPPLIER_RISK_* environment."""
+    settings = settings if settings is not None else Settings()
+    metrics = Metrics()
+    holder = ModelHolder(settings, metrics)
+    access = AccessLog(enabled=settings.log_level in ("debug", "info"))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ensure_json_logging(settings.log_level)
+        if not settings.api_keys:
+            log.warning(
+                "NO API KEY CONFIGURED: every endpoint is open to anyone who can reach this "
+                "port; set SUPPLIER_RISK_API_KEYS to require keys"
+            )
+        try:
+            serving = holder.load()
+        except SupplierRiskError as exc:
+            log.critical("cannot start: no valid model could be loaded: %s", exc)
+            raise StartupError(f"no valid model could be loaded: {exc}") from None
+        model = serving.scorer.model
+        log.info(
+            "model loaded",
+            extra={
+                "model_version": model.version,
+                "sha256": model.sha256,
+                "path": str(serving.path),
+                "policy_version": serving.scorer.reference.policy.version,
+            },
+        )
+        hup = _watch_sighup(app, holder)
+        access.start()
+        try:
+            yield
+        finally:
+            access.stop()
+            if hup:
+                with suppress(Exception):
+                    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+    app = FastAPI(
+        title="supplier-risk",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_tags=TAGS,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.holder = holder
+    app.state.access = access
+    app.include_router(scoring.router)
+    app.include_router(info.router)
+    app.include_router(ops.router)
+    install_handlers(app)
+
+    def describe() -> str:
+        serving = holder.current
+        model = (
+            f"{serving.scorer.model.file.name} {serving.scorer.model.version} "
+            f"(sha256 {serving.scorer.model.sha256[:12]}...)"
+            if serving is not None
+            else "none loaded yet"
+        )
+        return DESCRIPTION.format(model=model)
+
+    install_openapi(app, describe)
+    routers = (scoring.router, info.router, ops.router)
+    routes = frozenset(getattr(r, "path", "") for router in (app, *routers) for r in router.routes)
+    app.add_middleware(
+        EdgeMiddleware,
+        keys=KeyRing(k.get_secret_value() for k in settings.api_keys),
+        open_health=settings.open_health,
+        max_body_bytes=settings.max_body_bytes,
+        max_csv_bytes=settings.max_csv_bytes,
+        metrics=metrics,
+        access=access,
+        routes=routes,
+        lane=ScoreLane(holder, settings, metrics),
+    )
+    return app
+
+
+def _watch_sighup(app: FastAPI, holder: ModelHolder) -> bool:
+    """Reload the model on SIGHUP; return whether the handler could be installed.
+
+    Only the main thread of a process can take signals (not under a test client); with
+    several workers, uvicorn's parent takes SIGHUP and replaces the workers instead.
+    """
+
+    def on_hup() -> None:
+        async def reload() -> None:
+            await holder.reload("SIGHUP")
+            app.openapi_schema = None
+
+        task = loop.create_task(reload())
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+    except (RuntimeError, ValueError, NotImplementedError):
+        return False
+    return True
+
+
+_pending: set[asyncio.Task[None]] = set()
+"""Reload tasks in flight (kept referenced so they are not collected mid-way)."""

@@ -1,0 +1,124 @@
+"""JSON log lines on stdout: one object per line, for the service and for uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import sys
+from typing import Any
+
+from pydantic_core import to_json
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object: time, level, logger, message and any extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as a JSON line."""
+        out: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                out[key] = value
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """Return a logging dictConfig: JSON to stdout for our loggers and uvicorn's."""
+    upper = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "loggers": {
+            "supplier_risk": {"handlers": ["stdout"], "level": upper, "propagate": False},
+            "uvicorn": {"handlers": ["stdout"], "level": upper, "propagate": False},
+            "uvicorn.error": {"level": upper},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
+def ensure_json_logging(level: str) -> None:
+    """Send our loggers' lines to stdout as JSON unless logging was configured already."""
+    logger = logging.getLogger("supplier_risk")
+    logger.setLevel(level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+
+
+class AccessLog:
+    """One JSON line per request on stdout, written in batches.
+
+    A write and a flush per request would cost more than scoring one supplier, so lines are
+    collected and written together at least every FLUSH_SECONDS (and whenever MAX_PENDING
+    lines wait). The lines have the same fields as the other JSON logs.
+    """
+
+    FLUSH_SECONDS = 0.2
+    MAX_PENDING = 256
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._pending: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def write(self, fields: dict[str, Any]) -> None:
+        """Queue one request's line."""
+        if not self.enabled:
+            return
+        line = {
+            "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "level": "info",
+            "logger": "supplier_risk.access",
+            "message": "request",
+            **fields,
+        }
+        self._pending.append(to_json(line).decode("utf-8"))
+        if len(self._pending) >= self.MAX_PENDING:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the queued lines to stdout now."""
+        if self._pending:
+            lines, self._pending = self._pending, []
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+
+    def start(self) -> None:
+        """Flush every FLUSH_SECONDS on the running event loop until stopped."""
+        loop = asyncio.get_running_loop()
+
+        def tick() -> None:
+            self.flush()
+            self._timer = loop.call_later(self.FLUSH_SECONDS, tick)
+
+        self._timer = loop.call_later(self.FLUSH_SECONDS, tick)
+
+    def stop(self) -> None:
+        """Stop the timer and write what is queued."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.flush()

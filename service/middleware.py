@@ -1,0 +1,243 @@
+"""The edge of the service: request ids, API keys, body limits, the access log and metrics.
+
+One pure ASGI middleware does all five, because every ASGI layer costs a few microseconds
+on each request and a single score takes only a few tens. Its order matters: the request
+id comes first (every answer carries it), the API key is checked before a byte of the body
+is read, and the body is counted as it streams, so an oversized chunked body is cut off at
+the limit instead of being buffered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import error_json
+from service.logs import AccessLog
+from service.metrics import Metrics
+
+REQUEST_ID_HEADER = b"x-request-id"
+REQUEST_ID_PATTERN = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+CSV_PATH = "/v1/score/csv"
+LANE_PATH = "/v1/score"
+
+Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]
+"""status, error code, message, extra headers"""
+
+log = logging.getLogger("supplier_risk.service")
+
+
+class BodyTooLargeError(Exception):
+    """The request body grew past the limit while it streamed in."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class KeyRing:
+    """API keys, kept only as SHA-256 digests and compared in constant time."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._digests = [hashlib.sha256(k.encode("utf-8")).digest() for k in keys]
+
+    @property
+    def enabled(self) -> bool:
+        """Return whether any key is configured (no key: authentication is off)."""
+        return bool(self._digests)
+
+    def accepts(self, candidate: bytes) -> bool:
+        """Return whether the candidate is one of the keys.
+
+        Digests have one length, so compare_digest leaks neither a key's length nor where
+        it differs; every key is compared, so the time does not depend on which matched.
+        """
+        digest = hashlib.sha256(candidate).digest()
+        found = False
+        for known in self._digests:
+            found |= hmac.compare_digest(digest, known)
+        return found
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def presented_key(scope: Scope) -> bytes | None:
+    """Return the API key of a request: `Authorization: Bearer <key>` or `X-API-Key`."""
+    key: bytes | None = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = bytes(value).partition(b" ")
+            if scheme.lower() == b"bearer" and token.strip():
+                return token.strip()
+        elif name == b"x-api-key":
+            key = bytes(value).strip()
+    return key
+
+
+class EdgeMiddleware:
+    """Request id, authentication, body limits, one JSON log line and metrics per request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        keys: KeyRing,
+        open_health: bool,
+        max_body_bytes: int,
+        max_csv_bytes: int,
+        metrics: Metrics,
+        access: AccessLog,
+        routes: frozenset[str],
+        lane: ASGIApp | None = None,
+    ) -> None:
+        self.app = app
+        self.lane = lane
+        self.access = access
+        self.keys = keys
+        self.open_paths = (OPEN_PATHS if open_health else frozenset()) | DOC_PATHS
+        self.max_body_bytes = max_body_bytes
+        self.max_csv_bytes = max_csv_bytes
+        self.metrics = metrics
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request; pass lifespan and other scopes through."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        given = _header(scope, REQUEST_ID_HEADER)
+        request_id = (
+            given.decode("ascii")
+            if given is not None and REQUEST_ID_PATTERN.match(given)
+            else secrets.token_hex(8)
+        )
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        path: str = scope["path"]
+        try:
+            refusal = self._refusal(scope, path)
+            if refusal is not None:
+                code, error, message, headers = refusal
+                await self._reply(send_with_id, code, error, message, request_id, headers)
+            elif path == LANE_PATH and self.lane is not None and scope["method"] == "POST":
+                await self.lane(scope, self._limited(receive, self.max_body_bytes), send_with_id)
+            else:
+                limit = self.max_csv_bytes if path == CSV_PATH else self.max_body_bytes
+                await self.app(scope, self._limited(receive, limit), send_with_id)
+        except BodyTooLargeError as exc:
+            if status == 0:
+                await self._reply(send_with_id, 413, "body_too_large", str(exc), request_id)
+        except Exception:
+            log.exception("unexpected error", extra={"request_id": request_id, "path": path})
+            if status == 0:
+                message = (
+                    f"an unexpected error occurred; quote request id {request_id} to the operator"
+                )
+                await self._reply(send_with_id, 500, "internal_error", message, request_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = path if path in self.routes else "(unmatched)"
+            self.metrics.observe(route, scope["method"], status, seconds)
+            self.access.write(
+                {
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "request_id": request_id,
+                    "items": state.get("items"),
+                }
+            )
+
+    def _refusal(self, scope: Scope, path: str) -> Refusal | None:
+        """Return why a request is refused before its body is read, or None."""
+        if self.keys.enabled and path not in self.open_paths:
+            key = presented_key(scope)
+            if key is None or not self.keys.accepts(key):
+                why = "no API key" if key is None else "the API key is not valid"
+                return (
+                    401,
+                    "unauthorized",
+                    f"{why}: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+                    [(b"www-authenticate", b'Bearer realm="supplier-risk"')],
+                )
+        length = _header(scope, b"content-length")
+        if length is not None:
+            limit = self.max_csv_bytes if path == CSV_PATH else self.max_body_bytes
+            try:
+                size = int(length)
+            except ValueError:
+                return (400, "bad_request", "Content-Length is not a number", [])
+            if size > limit:
+                return (
+                    413,
+                    "body_too_large",
+                    f"the request body is {size} bytes; the limit is {limit} bytes",
+                    [(b"connection", b"close")],
+                )
+        return None
+
+    @staticmethod
+    def _limited(receive: Receive, limit: int) -> Receive:
+        """Return a receive that raises BodyTooLargeError once more than ``limit`` bytes arrived."""
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+            return message
+
+        return limited
+
+    @staticmethod
+    async def _reply(
+        send: Send,
+        status: int,
+        error: str,
+        message: str,
+        request_id: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        body = error_json(status, error, message, request_id)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode("ascii")),
+                    *(headers or ()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

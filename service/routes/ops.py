@@ -1,0 +1,91 @@
+"""Operations: liveness, readiness, metrics and a model reload that drops no request."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from service.errors import ApiError, ErrorBody
+from service.metrics import CONTENT_TYPE
+from service.openapi import ERROR_RESPONSES
+from service.schemas import Health, Readiness, ReloadResponse
+from service.state import HolderDep, MetricsDep, SettingsDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness", response_model=Health)
+async def healthz() -> Health:
+    """Answer while the process runs."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "no valid model is loaded"}},
+)
+async def readyz(holder: HolderDep) -> Response:
+    """Answer 200 once a valid model is loaded, 503 before."""
+    serving = holder.current
+    body = Readiness(
+        status="ready" if serving is not None else "not_ready",
+        model_version=serving.scorer.model.version if serving is not None else None,
+        last_reload_error=holder.last_error,
+    )
+    return Response(
+        content=body.model_dump_json(),
+        status_code=200 if serving is not None else 503,
+        media_type="application/json",
+    )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(collected: MetricsDep) -> Response:
+    """Return the metrics in the Prometheus text format."""
+    return Response(content=collected.render(), media_type=CONTENT_TYPE)
+
+
+@router.post(
+    "/v1/admin/reload",
+    summary="Reload the model file",
+    response_model=ReloadResponse,
+    responses={
+        **ERROR_RESPONSES,
+        403: {"model": ErrorBody, "description": "no API keys are configured"},
+        409: {"model": ReloadResponse, "description": "the new file is bad; the old model serves"},
+    },
+)
+async def reload_model(request: Request, holder: HolderDep, settings: SettingsDep) -> Response:
+    """Load and verify the model file again and swap it in; a bad file keeps the old model.
+
+    Needs an API key (and so is refused when none is configured). With several workers,
+    send SIGHUP to the server process instead: uvicorn replaces the workers one by one.
+    """
+    if not settings.api_keys:
+        raise ApiError(
+            403,
+            "forbidden",
+            "model reload over HTTP needs API keys (SUPPLIER_RISK_API_KEYS); "
+            "or send SIGHUP to the server process",
+        )
+    outcome = await holder.reload("http")
+    request.app.openapi_schema = None  # the description names the model version
+    model = outcome.serving.scorer.model
+    body = ReloadResponse(
+        reloaded=outcome.ok,
+        message=outcome.message,
+        model_version=model.version,
+        sha256=model.sha256,
+    )
+    return Response(
+        content=body.model_dump_json(),
+        status_code=200 if outcome.ok else 409,
+        media_type="application/json",
+    )

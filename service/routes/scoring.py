@@ -1,0 +1,235 @@
+"""The scoring endpoints: one record, a batch, and a CSV supplier list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic_core import to_json
+from starlette.concurrency import run_in_threadpool
+
+from service.bodies import CSV_TYPES, media_type, parse_batch, parse_record, require_json
+from service.errors import ApiError, unknown_scenario
+from service.metrics import Metrics
+from service.openapi import ERROR_RESPONSES, body_schema
+from service.schemas import BatchResponse, CsvJsonResponse
+from service.state import ModelDep, Serving, SettingsDep, get_serving
+from supplier_risk.errors import InputFileError, UnknownScenarioError
+from supplier_risk.results import ScoreResult
+from supplier_risk.tables import read_table, score_frame, write_table
+
+router = APIRouter(prefix="/v1", tags=["scoring"])
+
+ScenarioQuery = Annotated[
+    str | None,
+    Query(
+        description="score under a named what-if scenario (see GET /v1/scenarios)",
+        examples=["suspension_lapses"],
+    ),
+]
+
+BATCH_IN_THREAD = 200
+"""Batches larger than this are scored in a worker thread, so /healthz stays prompt."""
+
+
+def _check_scenario(serving: Serving, scenario: str | None) -> None:
+    if scenario is None:
+        return
+    try:
+        serving.scorer.reference_for(scenario)
+    except UnknownScenarioError as exc:
+        raise unknown_scenario(exc, scenario) from None
+
+
+def _count(request: Request, results: list[dict[str, Any]]) -> None:
+    metrics: Metrics = request.app.state.metrics
+    for result in results:
+        metrics.count_band(result["band"])
+    request.scope["state"]["items"] = len(results)
+
+
+def _json(content: bytes, status: int = 200) -> Response:
+    return Response(content=content, status_code=status, media_type="application/json")
+
+
+@router.post(
+    "/score",
+    summary="Score one supplier",
+    response_model=ScoreResult,
+    responses=ERROR_RESPONSES,
+    openapi_extra=body_schema("SupplierRecord", "one supplier record"),
+)
+async def score_one(request: Request, scenario: ScenarioQuery = None) -> Response:
+    """Score one supplier record: probability, band, contributions, reasons and recourse."""
+    # EdgeMiddleware answers this route itself (service.fastlane), with the same function;
+    # this declaration documents it and serves it wherever the middleware is not installed.
+    serving = await get_serving(request)
+    payload = score_payload(
+        serving,
+        await request.body(),
+        request.headers.get("content-type", ""),
+        scenario,
+        request.app.state.settings.current_date(),
+        request.app.state.metrics,
+        request.scope["state"],
+    )
+    return _json(payload)
+
+
+def score_payload(
+    serving: Serving,
+    body: bytes,
+    content_type: str,
+    scenario: str | None,
+    today: dt.date,
+    metrics: Metrics,
+    state: dict[str, Any],
+) -> bytes:
+    """Validate and score one record's JSON body; return the result as JSON bytes."""
+    require_json(content_type)
+    record = parse_record(body)
+    try:
+        result = serving.single.score(record, today, scenario=scenario)
+    except UnknownScenarioError as exc:
+        raise unknown_scenario(exc, scenario or "") from None
+    metrics.count_band(result["band"])
+    state["items"] = 1
+    return to_json(result)
+
+
+def _score_batch(
+    serving: Serving, records: list[Any], today: dt.date, explain: bool, scenario: str | None
+) -> list[dict[str, Any]]:
+    return serving.scorer.score_records(records, today, explain=explain, scenario=scenario)
+
+
+@router.post(
+    "/score/batch",
+    summary="Score a batch of suppliers",
+    response_model=BatchResponse,
+    responses=ERROR_RESPONSES,
+    openapi_extra=body_schema("BatchRequest", "the suppliers and whether to explain"),
+)
+async def score_batch(
+    request: Request, serving: ModelDep, settings: SettingsDep, scenario: ScenarioQuery = None
+) -> Response:
+    """Score every valid row; list every invalid row with its index, supplier_id and errors."""
+    require_json(request.headers.get("content-type", ""))
+    _check_scenario(serving, scenario)
+    batch = parse_batch(await request.body(), settings.max_batch_items)
+    today = settings.current_date()
+    results: list[dict[str, Any]] = []
+    if batch.records:
+        args = (serving, batch.records, today, batch.explain, scenario)
+        if len(batch.records) > BATCH_IN_THREAD:
+            results = await run_in_threadpool(_score_batch, *args)
+        else:
+            results = _score_batch(*args)
+    _count(request, results)
+    if batch.errors:
+        request.app.state.metrics.invalid.inc(len(batch.errors))
+    errors = [e.model_dump() for e in batch.errors]
+    return _json(to_json({"results": results, "errors": errors}))
+
+
+def _score_csv(
+    serving: Serving, data: bytes, today: dt.date, scenario: str | None
+) -> tuple[Any, Any]:
+    frame = read_table(data)
+    return score_frame(frame, serving.scorer, today, scenario)
+
+
+async def _csv_bytes(request: Request) -> bytes:
+    kind = media_type(request.headers.get("content-type", ""))
+    if kind == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise ApiError(
+                    422,
+                    "missing_file",
+                    "the multipart form needs the supplier list as a file field named 'file'",
+                )
+            return await upload.read()
+    if kind in CSV_TYPES:
+        return await request.body()
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"Content-Type {kind or 'none'!r} is not supported here; send 'text/csv' or a "
+        "multipart form with a file field named 'file'",
+    )
+
+
+@router.post(
+    "/score/csv",
+    summary="Score a CSV supplier list",
+    responses={
+        200: {
+            "description": "the same rows, in input order, with probability, risk_score, "
+            "band, top_reasons and error appended; JSON with Accept: application/json",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/CsvJsonResponse"}},
+            },
+        },
+        **ERROR_RESPONSES,
+    },
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "a supplier list: a CSV body, or a multipart form with a 'file'",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        }
+    },
+)
+async def score_csv(
+    request: Request, serving: ModelDep, settings: SettingsDep, scenario: ScenarioQuery = None
+) -> Response:
+    """Score a supplier list; same code as `supplier-risk score`."""
+    _check_scenario(serving, scenario)
+    data = await _csv_bytes(request)
+    try:
+        frame, summary = await run_in_threadpool(
+            _score_csv, serving, data, settings.current_date(), scenario
+        )
+    except InputFileError as exc:
+        raise ApiError(422, "unreadable_csv", str(exc)) from None
+    metrics: Metrics = request.app.state.metrics
+    for band, count in summary.bands.items():
+        if count:
+            metrics.count_band(band, count)
+    if summary.invalid:
+        metrics.invalid.inc(summary.invalid)
+    request.scope["state"]["items"] = summary.scored
+    if "application/json" in request.headers.get("accept", ""):
+        body = CsvJsonResponse.model_validate(
+            {
+                "rows": frame.to_dict(orient="records"),
+                "summary": {
+                    "rows": summary.rows,
+                    "scored": summary.scored,
+                    "invalid": summary.invalid,
+                    "bands": summary.bands,
+                },
+            }
+        )
+        return _json(body.model_dump_json().encode("utf-8"))
+    text = await run_in_threadpool(lambda: "".join(write_table(frame)))
+    return Response(
+        content=text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="scored.csv"'},
+    )

@@ -1,0 +1,143 @@
+"""The served model: loaded and verified once, swapped atomically on reload, and its dependency.
+
+A request takes the current :class:`Serving` once, at its start, and uses that object to the
+end, so a reload never changes the model under a request in flight. A reload that fails
+keeps the last good model serving and records why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from service.errors import ApiError
+from service.metrics import Metrics
+from supplier_risk.errors import ModelFileError, ReferenceDataError
+from supplier_risk.scorer import Scorer, build_scorer
+from supplier_risk.settings import Settings
+from supplier_risk.single import SingleScorer
+
+log = logging.getLogger("supplier_risk.service")
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Everything a request needs to score: the scorer, its one-record path, where it came from."""
+
+    scorer: Scorer
+    single: SingleScorer
+    path: Path
+    loaded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a reload did."""
+
+    ok: bool
+    message: str
+    serving: Serving
+
+
+def load_serving(settings: Settings) -> Serving:
+    """Load, verify and warm a model with its reference data (raises ModelFileError etc.)."""
+    path = settings.resolved_model_path()
+    scorer = build_scorer(path, settings.reference_dir, settings.scenarios_path)
+    single = SingleScorer(scorer)
+    single.warm()
+    return Serving(scorer, single, path, dt.datetime.now(dt.UTC))
+
+
+class ModelHolder:
+    """Holds the current Serving; reloads are serialised and swap it in one assignment."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.current: Serving | None = None
+        self.last_error: str | None = None
+        self._lock = asyncio.Lock()
+
+    def load(self) -> Serving:
+        """Load the model at start-up; raise if it cannot be loaded."""
+        serving = load_serving(self.settings)
+        self._install(serving)
+        return serving
+
+    def _install(self, serving: Serving) -> None:
+        self.current = serving
+        model = serving.scorer.model
+        self.metrics.set_model(model.file.name, model.version, model.sha256)
+
+    async def reload(self, trigger: str) -> ReloadOutcome:
+        """Load the model file again and swap it in; on failure keep the last good one."""
+        async with self._lock:
+            started = time.perf_counter()
+            try:
+                serving = await run_in_threadpool(load_serving, self.settings)
+            except (ModelFileError, ReferenceDataError, OSError) as exc:
+                self.last_error = str(exc)
+                self.metrics.reloads.labels("failed").inc()
+                kept = self.current
+                assert kept is not None, "reload needs a model loaded at start-up"
+                message = f"reload failed, still serving model {kept.scorer.model.version}: {exc}"
+                log.error(message, extra={"trigger": trigger})
+                return ReloadOutcome(False, message, kept)
+            previous = self.current
+            self._install(serving)
+            self.last_error = None
+            self.metrics.reloads.labels("ok").inc()
+            version = serving.scorer.model.version
+            was = previous.scorer.model.version if previous is not None else None
+            message = f"now serving model {version} (was {was})"
+            log.info(
+                message,
+                extra={
+                    "trigger": trigger,
+                    "path": str(serving.path),
+                    "sha256": serving.scorer.model.sha256,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            return ReloadOutcome(True, message, serving)
+
+
+async def get_serving(request: Request) -> Serving:
+    """Return the model serving this request (503 before one is loaded)."""
+    holder: ModelHolder = request.app.state.holder
+    serving = holder.current
+    if serving is None:
+        raise ApiError(503, "not_ready", "no model is loaded yet; try again shortly")
+    return serving
+
+
+async def get_settings(request: Request) -> Settings:
+    """Return the app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_holder(request: Request) -> ModelHolder:
+    """Return the app's model holder."""
+    holder: ModelHolder = request.app.state.holder
+    return holder
+
+
+async def get_metrics(request: Request) -> Metrics:
+    """Return the app's metrics."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+ModelDep = Annotated[Serving, Depends(get_serving)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+HolderDep = Annotated[ModelHolder, Depends(get_holder)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -1,0 +1,171 @@
+"""The one-record path gives the results of the batch path, on random records and scenarios."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic_core import to_json
+
+from supplier_risk.record import (
+    END_USES,
+    LICENCE_ORDER,
+    SUPPLIER_TYPE_ORDER,
+    SupplierRecord,
+    material_codes,
+)
+from supplier_risk.scorer import Scorer
+from supplier_risk.single import SingleScorer
+from tests.conftest import TODAY
+
+SCENARIOS: list[str | None] = [
+    None,
+    "baseline",
+    "suspension_renewed",
+    "suspension_lapses",
+    "general_licences_revoked",
+    "military_end_use_denied",
+    "country_targeted",
+]
+
+BOUNDARY_DATES = [dt.date(2025, 4, 4), dt.date(2025, 11, 7), dt.date(2026, 11, 10)]
+
+records = st.builds(
+    dict,
+    supplier_id=st.text("AB0123-", min_size=1, max_size=8),
+    material=st.sampled_from(material_codes()),
+    origin_country=st.sampled_from(["CN", "JP", "US", "DE", "MY", "VN"]),
+    china_share=st.one_of(st.none(), st.sampled_from([0.0, 0.0005, 0.001, 0.3, 0.5, 0.95, 1.0])),
+    licence_type=st.sampled_from(LICENCE_ORDER),
+    end_use=st.sampled_from(END_USES),
+    inventory_buffer_days=st.one_of(
+        st.sampled_from([0, 30, 44.5, 45, 60, 90, 365, 3650]),
+        st.floats(0, 3650, allow_nan=False),
+    ),
+    alternate_suppliers=st.one_of(st.none(), st.integers(0, 1000)),
+    supplier_type=st.one_of(st.none(), st.sampled_from(SUPPLIER_TYPE_ORDER)),
+    destination_country=st.one_of(st.none(), st.sampled_from(["JP", "US", "DE", "CN", "KR"])),
+    as_of=st.one_of(
+        st.none(),
+        st.dates(dt.date(2025, 1, 1), dt.date(2028, 12, 31)),
+        st.sampled_from(
+            [
+                dt.date(2025, 4, 4),
+                dt.date(2025, 11, 7),
+                dt.date(2026, 11, 10),
+                dt.date(2027, 11, 10),
+            ]
+        ),
+    ),
+)
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Return whether two JSON values are equal, floats to 1e-12."""
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-12
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@pytest.fixture(scope="module")
+def single(scorer: Scorer) -> SingleScorer:
+    return SingleScorer(scorer)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=records, scenario=st.sampled_from(SCENARIOS), explain=st.booleans())
+def test_single_score_equals_batch_score(
+    scorer: Scorer, single: SingleScorer, data: dict[str, Any], scenario: str | None, explain: bool
+) -> None:
+    record = SupplierRecord.model_validate({k: v for k, v in data.items() if v is not None})
+    one = json.loads(to_json(single.score(record, TODAY, explain=explain, scenario=scenario)))
+    batch = scorer.score_records([record], TODAY, explain=explain, scenario=scenario)[0]
+    assert _close(one, json.loads(to_json(batch))), (one, batch)
+
+
+def test_single_score_raises_for_unknown_scenario(single: SingleScorer, make_record: Any) -> None:
+    from supplier_risk.errors import UnknownScenarioError
+
+    with pytest.raises(UnknownScenarioError, match="scenario 'nope' is not defined; allowed"):
+        single.score(make_record(), TODAY, scenario="nope")
+
+
+def _grid() -> list[SupplierRecord]:
+    """Return records around every boundary the policy table draws."""
+    out = []
+    dates = [None, dt.date(2025, 4, 3), dt.date(2025, 12, 1), dt.date(2027, 11, 9)]
+    dates += [dt.date(2027, 11, 10)]
+    for material in ("ndfeb_magnet_heavy", "ho_oxide", "la_ce_oxide"):
+        for origin in ("CN", "JP"):
+            for share in (None, 0.0, 0.0005, 0.001, 0.6):
+                for licence in LICENCE_ORDER:
+                    for destination in (None, "JP", "US", "DE"):
+                        for as_of in dates:
+                            data = {
+                                "supplier_id": f"G{len(out)}",
+                                "material": material,
+                                "origin_country": origin,
+                                "china_share": share,
+                                "licence_type": licence,
+                                "end_use": "defense" if len(out) % 2 else "automotive",
+                                "inventory_buffer_days": 20 + len(out) % 200,
+                                "destination_country": destination,
+                                "as_of": as_of,
+                            }
+                            out.append(
+                                SupplierRecord.model_validate(
+                                    {k: v for k, v in data.items() if v is not None}
+                                )
+                            )
+    return out
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_single_score_equals_batch_score_at_policy_boundaries(
+    scorer: Scorer, scenario: str | None
+) -> None:
+    grid = _grid()
+    fresh = SingleScorer(scorer)  # an empty cache, filled by the grid itself
+    batch = scorer.score_records(grid, TODAY, scenario=scenario)
+    for record, expected in zip(grid, batch, strict=True):
+        one = fresh.score(record, TODAY, scenario=scenario)
+        assert _close(json.loads(to_json(one)), json.loads(to_json(expected))), record
+
+
+def test_buffer_and_alternates_never_enter_the_policy_part_of_the_features(
+    scorer: Scorer,
+) -> None:
+    """Both recourse paths change these two columns without re-deriving the features."""
+    import numpy as np
+
+    from supplier_risk.features import FEATURE_NAMES, columns_from_records, derive_features
+
+    grid = _grid()
+    for scenario in SCENARIOS:
+        reference = scorer.reference_for(scenario)
+        columns = columns_from_records(grid, reference)
+        base = derive_features(columns, reference, TODAY)
+        n = len(columns)
+        changed = derive_features(
+            columns.replace(
+                buffer_days=np.linspace(0, 3650, n), alternates=np.arange(n, dtype=float) % 7
+            ),
+            reference,
+            TODAY,
+        )
+        kept = [
+            i
+            for i, name in enumerate(FEATURE_NAMES)
+            if name not in ("inventory_buffer_days", "alternate_suppliers")
+        ]
+        assert np.array_equal(base.matrix[:, kept], changed.matrix[:, kept])
+        for name in ("rule_applied", "destination_unknown_rule", "policy_note"):
+            assert list(getattr(base, name)) == list(getattr(changed, name)), name

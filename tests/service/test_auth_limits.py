@@ -1,0 +1,191 @@
+"""API keys checked before the body is read; body and batch limits; chunked bodies counted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from service.app import create_app
+from service.middleware import KeyRing
+from supplier_risk.settings import Settings
+from tests.conftest import BASE_RECORD
+from tests.service.conftest import API_KEY, TestClient, auth
+
+
+def test_request_without_key_is_401_with_www_authenticate(keyed: TestClient) -> None:
+    response = keyed.post("/v1/score", json=BASE_RECORD)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "no API key" in response.json()["message"]
+
+
+def test_request_with_wrong_key_is_401(keyed: TestClient) -> None:
+    response = keyed.post("/v1/score", json=BASE_RECORD, headers={"X-API-Key": "wrong"})
+    assert response.status_code == 401
+    assert "not valid" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": f"Bearer {API_KEY}"},
+        {"Authorization": f"bearer {API_KEY}"},
+        {"X-API-Key": API_KEY},
+    ],
+)
+def test_request_with_key_is_served(keyed: TestClient, headers: dict[str, str]) -> None:
+    assert keyed.post("/v1/score", json=BASE_RECORD, headers=headers).status_code == 200
+    assert keyed.get("/v1/model", headers=headers).status_code == 200
+
+
+def test_every_api_route_needs_the_key(keyed: TestClient) -> None:
+    for method, path in [
+        ("POST", "/v1/score/batch"),
+        ("POST", "/v1/score/csv"),
+        ("GET", "/v1/model"),
+        ("GET", "/v1/policy"),
+        ("GET", "/v1/scenarios"),
+        ("POST", "/v1/admin/reload"),
+    ]:
+        assert keyed.request(method, path).status_code == 401, path
+
+
+def test_health_readiness_and_metrics_are_open_by_default(keyed: TestClient) -> None:
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+        assert keyed.get(path).status_code == 200, path
+
+
+def test_health_needs_key_when_not_open(keyed_settings: Settings) -> None:
+    closed = keyed_settings.model_copy(update={"open_health": False})
+    with TestClient(create_app(closed)) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/readyz", headers=auth()).status_code == 200
+
+
+def test_key_is_checked_before_the_body_is_read(keyed_settings: Settings) -> None:
+    app = create_app(keyed_settings)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the body was read before the key was checked")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = _scope("/v1/score", [(b"content-type", b"application/json")])
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 401
+
+
+def test_keys_are_compared_by_digest() -> None:
+    ring = KeyRing(["alpha", "beta-longer-key"])
+    assert ring.accepts(b"beta-longer-key")
+    assert ring.accepts(b"alpha")
+    assert not ring.accepts(b"alph")
+    assert not ring.accepts(b"")
+    assert not KeyRing([]).enabled
+
+
+def test_no_key_configured_warns_loudly(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with TestClient(create_app(settings)):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("NO API KEY CONFIGURED" in w for w in warnings)
+
+
+def test_keys_configured_do_not_warn(
+    keyed_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with TestClient(create_app(keyed_settings)):
+        pass
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def _scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+    }
+
+
+@pytest.fixture
+def small(settings: Settings) -> Settings:
+    return settings.model_copy(update={"max_body_bytes": 2048})
+
+
+def test_body_over_limit_is_413_by_content_length(small: Settings) -> None:
+    with TestClient(create_app(small)) as client:
+        body = {"suppliers": [BASE_RECORD] * 20}
+        response = client.post("/v1/score/batch", json=body)
+        assert response.status_code == 413
+        assert "the limit is 2048 bytes" in response.json()["message"]
+
+
+@pytest.mark.parametrize("path", ["/v1/score", "/v1/score/batch"])
+def test_chunked_body_over_limit_is_413_without_reading_the_rest(
+    small: Settings, path: str
+) -> None:
+    app = create_app(small)
+    chunk = b" " * 1000
+    reads = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": chunk, "more_body": reads < 1000}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            scope = _scope(path, [(b"content-type", b"application/json")])  # no Content-Length
+            await app(scope, receive, send)
+
+    asyncio.run(run())
+    assert sent[0]["status"] == 413
+    assert reads == 3  # 3000 bytes > 2048: it stopped there, not after a megabyte
+    assert b"larger than the limit of 2048 bytes" in sent[1]["body"]
+
+
+def test_chunked_body_over_limit_through_the_client(small: Settings) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(100):
+            yield b" " * 100
+
+    with TestClient(create_app(small)) as client:
+        response = client.post(
+            "/v1/score", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 413
+
+
+def test_chunked_body_under_limit_is_scored(settings: Settings) -> None:
+    data = json.dumps(BASE_RECORD).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(0, len(data), 10):
+            yield data[i : i + 10]
+
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/v1/score", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 200

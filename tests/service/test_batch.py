@@ -1,0 +1,113 @@
+"""POST /v1/score/batch: every valid row scored, every invalid row listed, nothing dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.app import create_app
+from service.schemas import BatchResponse
+from supplier_risk.settings import Settings
+from tests.conftest import BASE_RECORD, record_data
+from tests.service.conftest import TestClient
+
+
+def test_batch_scores_valid_rows_and_lists_invalid_ones(client: TestClient) -> None:
+    suppliers = [
+        record_data(supplier_id="A"),
+        record_data(supplier_id="B", end_use="space"),
+        42,
+        record_data(supplier_id="C", inventory_buffer_days=400),
+        {**BASE_RECORD, "supplier_id": "D", "colour": "red"},
+    ]
+    response = client.post("/v1/score/batch", json={"suppliers": suppliers})
+    assert response.status_code == 200
+    body = BatchResponse.model_validate(response.json())
+    assert [r.supplier_id for r in body.results] == ["A", "C"]
+    assert [(e.index, e.supplier_id) for e in body.errors] == [(1, "B"), (2, None), (4, "D")]
+    assert body.errors[0].errors[0].field == "end_use"
+    assert "'defense'" in body.errors[0].errors[0].message
+    assert body.errors[2].errors[0].field == "colour"
+
+
+def test_batch_without_explain_skips_reasons_and_recourse(client: TestClient) -> None:
+    response = client.post("/v1/score/batch", json={"suppliers": [BASE_RECORD], "explain": False})
+    result = response.json()["results"][0]
+    assert result["reasons"] == []
+    assert result["recourse"] == []
+    assert result["contributions"]
+
+
+def test_batch_applies_scenario(client: TestClient) -> None:
+    response = client.post(
+        "/v1/score/batch?scenario=general_licences_revoked", json={"suppliers": [BASE_RECORD]}
+    )
+    assert response.json()["results"][0]["scenario"] == "general_licences_revoked"
+
+
+def test_batch_rejects_unknown_scenario(client: TestClient) -> None:
+    response = client.post("/v1/score/batch?scenario=x", json={"suppliers": [BASE_RECORD]})
+    assert response.status_code == 422
+    assert response.json()["error"] == "unknown_scenario"
+
+
+def test_batch_of_nothing_is_empty(client: TestClient) -> None:
+    response = client.post("/v1/score/batch", json={"suppliers": []})
+    assert response.json() == {"results": [], "errors": []}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"suppliers": "all of them"}, "suppliers"),
+        ({"records": []}, "suppliers"),
+        ({"suppliers": [], "explain": "very"}, "explain"),
+    ],
+)
+def test_batch_rejects_bad_envelope(client: TestClient, body: object, field: str) -> None:
+    response = client.post("/v1/score/batch", json=body)
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def test_batch_rejects_malformed_json(client: TestClient) -> None:
+    response = client.post(
+        "/v1/score/batch",
+        content=b'{"suppliers": [{"supplier_id": "A"',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed_json"
+
+
+def test_batch_lists_a_nan_row_and_scores_the_rest(client: TestClient) -> None:
+    text = '{"suppliers": [{"supplier_id": "N", "material": "dy_oxide", "origin_country": "CN",'
+    text += ' "licence_type": "general", "end_use": "medical", "inventory_buffer_days": NaN},'
+    text += ' {"supplier_id": "OK", "material": "dy_oxide", "origin_country": "CN",'
+    text += ' "licence_type": "general", "end_use": "medical", "inventory_buffer_days": 5}]}'
+    response = client.post(
+        "/v1/score/batch", content=text.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert [r["supplier_id"] for r in body["results"]] == ["OK"]
+    assert body["errors"][0]["supplier_id"] == "N"
+    assert "finite number" in body["errors"][0]["errors"][0]["message"]
+
+
+def test_batch_over_max_items_is_413(settings: Settings) -> None:
+    limited = settings.model_copy(update={"max_batch_items": 3})
+    with TestClient(create_app(limited)) as client:
+        response = client.post("/v1/score/batch", json={"suppliers": [BASE_RECORD] * 4})
+        assert response.status_code == 413
+        assert "at most 3 are allowed" in response.json()["message"]
+        ok = client.post("/v1/score/batch", json={"suppliers": [BASE_RECORD] * 3})
+        assert ok.status_code == 200
+
+
+def test_batch_counts_rows_in_the_access_log(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client.post("/v1/score/batch", json={"suppliers": [BASE_RECORD] * 3})
+    client.app.state.access.flush()  # type: ignore[attr-defined]
+    lines = [line for line in capsys.readouterr().out.splitlines() if '"/v1/score/batch"' in line]
+    assert '"items":3' in lines[-1]

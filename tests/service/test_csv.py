@@ -1,0 +1,96 @@
+"""POST /v1/score/csv: a supplier list in, the same rows back with scores, as CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from service.app import create_app
+from supplier_risk.settings import Settings
+from tests.service.conftest import TestClient
+
+CSV = (
+    "supplier_id,material,origin_country,licence_type,end_use,inventory_buffer_days\n"
+    "A,dy_oxide,CN,individual,defense,10\n"
+    "B,unobtainium,CN,general,medical,5\n"
+    "C,la_ce_oxide,MY,not_required,industrial,200\n"
+)
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_csv_body_returns_rows_in_order_with_scores(client: TestClient) -> None:
+    response = client.post("/v1/score/csv", content=CSV, headers={"content-type": "text/csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    out = rows(response.text)
+    assert [r["supplier_id"] for r in out] == ["A", "B", "C"]
+    assert out[0]["band"]
+    assert out[0]["error"] == ""
+    assert out[1]["band"] == ""
+    assert "unobtainium" in out[1]["error"]
+    assert list(out[0])[-5:] == ["probability", "risk_score", "band", "top_reasons", "error"]
+
+
+def test_csv_multipart_file_as_json(client: TestClient) -> None:
+    response = client.post(
+        "/v1/score/csv",
+        files={"file": ("suppliers.csv", CSV.encode(), "text/csv")},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["summary"]["rows"] == 3
+    assert body["summary"]["invalid"] == 1
+    assert body["rows"][2]["supplier_id"] == "C"
+
+
+def test_csv_multipart_without_file_is_422(client: TestClient) -> None:
+    response = client.post("/v1/score/csv", files={"upload": ("a.csv", CSV.encode())})
+    assert response.status_code == 422
+    assert "file field named 'file'" in response.json()["message"]
+
+
+def test_csv_with_scenario(client: TestClient) -> None:
+    response = client.post(
+        "/v1/score/csv?scenario=suspension_lapses",
+        content=CSV,
+        headers={"content-type": "text/csv", "accept": "application/json"},
+    )
+    assert response.status_code == 200
+
+
+def test_csv_without_required_columns_is_422(client: TestClient) -> None:
+    response = client.post(
+        "/v1/score/csv", content="name,colour\nx,red\n", headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "unreadable_csv"
+
+
+def test_csv_empty_is_422(client: TestClient) -> None:
+    response = client.post("/v1/score/csv", content=b"", headers={"content-type": "text/csv"})
+    assert response.status_code == 422
+    assert "empty" in response.json()["message"]
+
+
+def test_csv_wrong_content_type_is_415(client: TestClient) -> None:
+    response = client.post("/v1/score/csv", json={"a": 1})
+    assert response.status_code == 415
+
+
+def test_csv_over_size_cap_is_413(settings: Settings) -> None:
+    capped = settings.model_copy(update={"max_csv_bytes": 1024})
+    with TestClient(create_app(capped)) as client:
+        big = CSV + "D,dy_oxide,CN,individual,defense,10\n" * 100
+        response = client.post("/v1/score/csv", content=big, headers={"content-type": "text/csv"})
+        assert response.status_code == 413
+        assert "limit is 1024 bytes" in response.json()["message"]
+
+
+def test_csv_formula_cells_are_neutralised(client: TestClient) -> None:
+    text = CSV + "=HYPERLINK(1),dy_oxide,CN,individual,defense,10\n"
+    response = client.post("/v1/score/csv", content=text, headers={"content-type": "text/csv"})
+    assert "\n'=HYPERLINK(1)," in response.text.replace("\r\n", "\n")

@@ -1,0 +1,102 @@
+"""The model card, policy, scenarios, health, readiness, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+from service.app import create_app
+from service.schemas import ModelCard
+from supplier_risk.settings import Settings
+from tests.conftest import BASE_RECORD
+from tests.service.conftest import TestClient
+
+
+def test_model_card_has_version_terms_metrics_and_training(client: TestClient) -> None:
+    response = client.get("/v1/model")
+    assert response.status_code == 200
+    card = ModelCard.model_validate(response.json())
+    assert card.version
+    assert len(card.sha256) == 64
+    assert {t.name for t in card.terms} >= {"licence_type", "inventory_buffer_days"}
+    assert card.metrics
+    assert card.training["rows"] > 0
+    assert next(f.name for f in card.features) == "china_share"
+
+
+def test_policy_returns_table_and_version(client: TestClient) -> None:
+    body = client.get("/v1/policy").json()
+    assert body["version"] == body["table"]["version"]
+    assert {c["name"] for c in body["table"]["control_lists"]} >= {"april_2025"}
+    suspension = body["table"]["control_lists"][1]["suspensions"][0]
+    assert "from" in suspension  # the file's own field name, not the Python one
+
+
+def test_scenarios_lists_names_each_scoring_endpoint_accepts(client: TestClient) -> None:
+    body = client.get("/v1/scenarios").json()
+    names = [s["name"] for s in body["scenarios"]]
+    assert "suspension_lapses" in names
+    for name in names:
+        response = client.post(f"/v1/score?scenario={name}", json=BASE_RECORD)
+        assert response.status_code == 200, name
+
+
+def test_healthz_answers(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_is_200_with_model_loaded(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["model_version"]
+
+
+def test_readyz_is_503_before_the_model_is_loaded(settings: Settings) -> None:
+    client = TestClient(create_app(settings))  # not started: the lifespan has not run
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "not_ready"
+    scored = client.post("/v1/score", json=BASE_RECORD)
+    assert scored.status_code == 503
+    assert scored.json()["error"] == "not_ready"
+
+
+def test_metrics_count_requests_latency_bands_and_model(client: TestClient) -> None:
+    client.post("/v1/score", json=BASE_RECORD)
+    client.post("/v1/score/batch", json={"suppliers": [BASE_RECORD, BASE_RECORD]})
+    client.post("/v1/score", json={})
+    text = client.get("/metrics").text
+    band = client.post("/v1/score", json=BASE_RECORD).json()["band"]
+    assert f'supplier_risk_suppliers_scored_total{{band="{band}"}} 3.0' in text
+    assert (
+        'supplier_risk_http_requests_total{method="POST",route="/v1/score",status="422"} 1.0'
+        in text
+    )
+    assert (
+        'supplier_risk_http_request_duration_seconds_bucket{le="0.001",route="/v1/score"}' in text
+    )
+    assert "supplier_risk_model_info{" in text
+
+
+def test_metrics_group_unknown_paths(client: TestClient) -> None:
+    client.get("/no/such/path/123")
+    assert 'route="(unmatched)"' in client.get("/metrics").text
+
+
+def test_openapi_names_model_version_and_declares_bodies_and_errors(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    version = client.get("/v1/model").json()["version"]
+    assert version in document["info"]["description"]
+    score = document["paths"]["/v1/score"]["post"]
+    body = score["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"] == "#/components/schemas/SupplierRecord"
+    assert body["example"]["supplier_id"] == "V-10023"
+    assert score["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ScoreResult"
+    )
+    assert score["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ErrorBody"
+    )
+    assert score["tags"] == ["scoring"]
+    assert any(p["name"] == "scenario" for p in score["parameters"])
+    schemas = document["components"]["schemas"]
+    assert {"SupplierRecord", "BatchRequest", "ScoreResult", "ErrorBody", "LicenceType"} <= set(
+        schemas
+    )

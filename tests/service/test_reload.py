@@ -1,0 +1,93 @@
+"""Model reload: a good file is swapped in atomically, a bad one leaves the old model serving."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app
+from supplier_risk.model_file import finalise_document
+from supplier_risk.settings import Settings
+from tests.conftest import BASE_RECORD
+from tests.service.conftest import TestClient, auth
+
+
+def write_version(path: Path, version: str) -> None:
+    """Rewrite the model file at path as a valid model with another version."""
+    document = json.loads(path.read_text("utf-8"))
+    document["version"] = version
+    path.write_text(json.dumps(finalise_document(document)), "utf-8")
+
+
+def test_reload_swaps_in_a_new_valid_model(keyed: TestClient, model_copy: Path) -> None:
+    before = keyed.get("/v1/model", headers=auth()).json()["version"]
+    write_version(model_copy, "2099-01-01+test")
+    response = keyed.post("/v1/admin/reload", headers=auth())
+    assert response.status_code == 200
+    assert response.json()["reloaded"] is True
+    assert f"(was {before})" in response.json()["message"]
+    scored = keyed.post("/v1/score", json=BASE_RECORD, headers=auth()).json()
+    assert scored["model"]["version"] == "2099-01-01+test"
+    assert "2099-01-01+test" in keyed.get("/openapi.json").json()["info"]["description"]
+    assert 'version="2099-01-01+test"' in keyed.get("/metrics").text
+
+
+def tamper(path: Path) -> None:
+    """Change one number of the model without re-signing it."""
+    document = json.loads(path.read_text("utf-8"))
+    document["intercept"] += 1.0
+    path.write_text(json.dumps(document), "utf-8")
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda p: p.write_text("{not json", "utf-8"), "not valid JSON"),
+        (tamper, "sha256 mismatch"),
+        (lambda p: p.unlink(), "cannot read model file"),
+    ],
+)
+def test_reload_with_a_bad_file_keeps_the_old_model_serving(
+    keyed: TestClient, model_copy: Path, damage: object, why: str
+) -> None:
+    before = keyed.post("/v1/score", json=BASE_RECORD, headers=auth()).json()
+    damage(model_copy)  # type: ignore[operator]
+    response = keyed.post("/v1/admin/reload", headers=auth())
+    assert response.status_code == 409
+    body = response.json()
+    assert body["reloaded"] is False
+    assert why in body["message"]
+    assert f"still serving model {before['model']['version']}" in body["message"]
+    after = keyed.post("/v1/score", json=BASE_RECORD, headers=auth()).json()
+    assert after == before
+    ready = keyed.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert why in ready["last_reload_error"]
+    assert 'supplier_risk_model_reloads_total{result="failed"} 1.0' in keyed.get("/metrics").text
+
+
+def test_reload_over_http_needs_configured_keys(client: TestClient) -> None:
+    response = client.post("/v1/admin/reload")
+    assert response.status_code == 403
+    assert "SIGHUP" in response.json()["message"]
+
+
+def test_requests_in_flight_keep_their_model_during_a_reload(
+    keyed_settings: Settings, model_copy: Path
+) -> None:
+    app = create_app(keyed_settings)
+
+    async def run() -> tuple[str, str]:
+        async with app.router.lifespan_context(app):
+            holder = app.state.holder
+            taken = holder.current  # what a request in flight holds
+            write_version(model_copy, "2099-02-02+test")
+            outcome = await holder.reload("test")
+            assert outcome.ok
+            return taken.scorer.model.version, holder.current.scorer.model.version
+
+    old, new = asyncio.run(run())
+    assert old != new == "2099-02-02+test"
