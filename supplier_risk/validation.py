@@ -34,7 +34,6 @@ from supplier_risk.reference import Reference
 MAX_SHOWN = 40
 _DIGIT_UNDERSCORE = r"(?<=\d)_(?=\d)"
 _WHOLE_NUMBER = r"\s*[+-]?\d+(?:\.0+)?\s*"
-_ZERO_TIME = r"^(\d{4}-\d{2}-\d{2})[Tt ]00:00(?::00(?:\.0+)?)?(?:Z|[+-]\d{2}:\d{2})?$"
 """A datetime at midnight, which SupplierRecord accepts as a date (pydantic's rule)."""
 
 
@@ -165,10 +164,6 @@ def _countries(values: pd.Series, field: str, errors: _Errors, required: bool) -
     return code.where(known & ~blank, None)
 
 
-def _midnight_as_date(values: pd.Series) -> pd.Series:
-    return values.str.replace(_ZERO_TIME, r"\1", regex=True)
-
-
 def _parse_dates(text: pd.Series) -> pd.Series:
     shaped = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}") & (text != "")
     return pd.to_datetime(text.where(shaped, None), format="%Y-%m-%d", errors="coerce")
@@ -179,7 +174,7 @@ def _dates(values: pd.Series, errors: _Errors, required: bool) -> NDArray[np.dat
     parsed = pd.to_datetime(
         _per_unique(
             values,
-            lambda u: _parse_dates(_midnight_as_date(u)),
+            _parse_dates,
         )
     )
     bad = parsed.isna() & ~blank
