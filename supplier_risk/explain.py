@@ -192,18 +192,28 @@ LICENCE_PHRASE = {
 }
 
 
+OPEN_LICENCES = frozenset({"individual", "pending", "denied"})
+"""Statuses with a licence decision still ahead or against the supply."""
+
+
 def _licence_end_use_reason(c: ReasonContext) -> str:
-    return (
+    combination = (
         f"{LICENCE_PHRASE[c.licence].capitalize()} for a {c.sensitivity}-sensitivity end use "
-        f"({c.end_use.replace('_', ' ')}): the combination reviewers refuse or delay most"
+        f"({c.end_use.replace('_', ' ')})"
     )
+    if c.licence in OPEN_LICENCES and c.sensitivity in ("high", "critical"):
+        return f"{combination}: the combination reviewers refuse or delay most"
+    # A purified interaction can be slightly positive in a benign cell; say only what it is.
+    return f"{combination}: this combination scores above the average supplier's"
 
 
 def _licence_buffer_reason(c: ReasonContext) -> str:
-    return (
-        f"{_days(c.buffer_days).capitalize()} of stock against {LICENCE_PHRASE[c.licence]}: "
-        "stock may run out before the next approval"
+    combination = (
+        f"{_days(c.buffer_days).capitalize()} of stock against {LICENCE_PHRASE[c.licence]}"
     )
+    if c.licence in OPEN_LICENCES and c.buffer_days < 90:
+        return f"{combination}: stock may run out before the next approval"
+    return f"{combination}: this combination scores above the average supplier's"
 
 
 REASONS: dict[str, Callable[[ReasonContext], str]] = {

@@ -73,3 +73,18 @@ def test_defaults_are_stated_as_assumptions(scorer: Scorer, make_record: Make) -
     assert "china_share not given: assumed 0.5 for origin JP" in text
     assert "supplier_type not given" in text
     assert TODAY.isoformat() in text
+
+
+def test_reasons_never_warn_of_refusal_for_a_benign_combination(
+    scorer: Scorer, make_record: Make
+) -> None:
+    records = [
+        make_record(licence_type=lic, end_use=use, inventory_buffer_days=days)
+        for lic in ("not_required", "general")
+        for use in ("consumer_electronics", "industrial", "medical")
+        for days in (120, 263, 400)
+    ]
+    for result in scorer.score_records(records, TODAY):
+        text = " ".join(result["reasons"])
+        assert "refuse or delay most" not in text
+        assert "may run out before the next approval" not in text
