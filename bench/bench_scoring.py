@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from supplier_risk.features import derive_features
 from supplier_risk.history import read_history
@@ -86,17 +87,23 @@ def main() -> None:
         args.repeats, lambda: model.score(derive_features(columns, reference, TODAY).matrix)
     )
     t_sklearn = best_of(args.repeats, lambda: estimator.predict_proba(matrix))
+    # Our path is single-threaded NumPy; show sklearn on one thread too, so that the ratio
+    # does not rest on OpenMP contention on a busy machine.
+    with threadpool_limits(1):
+        t_sklearn_1 = best_of(args.repeats, lambda: estimator.predict_proba(matrix))
 
     rows = [
         ("LoadedModel.score (probability, band, contributions)", t_score),
         ("LoadedModel.logit_of (log-odds only)", t_logit),
         ("derive_features + LoadedModel.score", t_full),
-        ("sklearn predict_proba (same matrix)", t_sklearn),
+        ("sklearn predict_proba (same matrix, default threads)", t_sklearn),
+        ("sklearn predict_proba (same matrix, 1 thread)", t_sklearn_1),
     ]
+    fastest_sklearn = min(t_sklearn, t_sklearn_1)
     print(f"\n{'scoring ' + format(n, ',') + ' records (best of ' + str(args.repeats) + ')':56}"
-          f"{'seconds':>9} {'records/s':>12} {'vs sklearn':>11}")  # fmt: skip
+          f"{'seconds':>9} {'records/s':>12} {'vs best sklearn':>16}")  # fmt: skip
     for label, seconds in rows:
-        print(f"{label:56}{seconds:9.3f} {n / seconds:12,.0f} {t_sklearn / seconds:10.1f}x")
+        print(f"{label:56}{seconds:9.3f} {n / seconds:12,.0f} {fastest_sklearn / seconds:15.1f}x")
 
     # One record in pure Python: the feature row as a list, as a request handler would hold it.
     sample = matrix[np.random.default_rng(1).choice(n, 10_000, replace=False)].tolist()
@@ -115,7 +122,7 @@ def main() -> None:
     print(f"{'LoadedModel.score on a 1-row matrix (best)':56}{numpy_one:9.2f}")
     print(f"{'sklearn predict_proba on a 1-row matrix (best)':56}{sklearn_one:9.2f}")
     one_ok = "met" if statistics.median(per_call) < 50 else "MISSED"
-    faster = "yes" if t_score < t_sklearn else "NO"
+    faster = "yes" if t_score < fastest_sklearn else "NO"
     print(
         f"\nscore_one target < 50 µs: {one_ok}; ours faster than predict_proba on {n:,}: {faster}"
     )
