@@ -117,10 +117,13 @@ DENIED_SHARE_MILITARY = 0.60
 BASE_LOGIT = -3.6  # about 2.7%: disruptions with no export-control cause
 TYPE_LOGIT = {"established": 0.0, "smaller": 0.45, "intermediary": 0.7}
 LICENCE_LOGIT = (0.0, 0.3, 0.9, 1.4, 2.8)
-# How much of a full licence cycle each status still has to go through: a general licence
-# leaves about 20% of shipments outside its named customers (assumption); a denied one has
-# no cycle left to wait for.
+# How much of a full licence cycle each status still has to go through (assumption: a general
+# licence leaves about 20% of shipments outside its named customers; a denied one has no
+# cycle left to wait for).
 LATE_EXPOSURE = (0.0, 0.2, 1.0, 1.0, 0.0)
+# Assumptions: the log-odds weight of each cause and how exposed each licence status is to a
+# refusal (denied most, pending more than individual); chosen, like the log-odds above, so that
+# the positive rate is near 20% and DOMAIN.md's order holds.
 LATE_WEIGHT = 2.2
 REFUSAL_EXPOSURE = (0.0, 0.2, 0.8, 1.0, 1.2)
 REFUSAL_WEIGHT = 2.0
@@ -128,10 +131,12 @@ APPROVAL_WEIGHT = 2.5
 CONTROLLED_SHARE_WEIGHT = 1.2
 UNCONTROLLED_SHARE_WEIGHT = 0.3
 # April 2025: Dy and Tb buyers needed no licence on 2025-04-03 and were stopped by June
-# (DOMAIN.md 'What disruption looked like'): a list coming into force inside the window.
+# (DOMAIN.md 'What disruption looked like'): a list coming into force inside the window. The
+# weight is an assumption.
 NEWLY_CONTROLLED_WEIGHT = 2.0
 # May 2025: China's magnet exports fell 74% on a year earlier (DOMAIN.md): customs slowed
-# shipments of uncontrolled grades too.
+# shipments of uncontrolled grades too; recovery by June-July (DOMAIN.md). Assumption: the
+# window ends 2025-06-30 and adds 0.8 log-odds per unit of Chinese content.
 SLOWDOWN = ("2025-04-04", "2025-06-30", 0.8)
 
 # Assumption: each alternate covers a failed shipment in time with this probability

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from supplier_risk.errors import InputFileError
 from supplier_risk.features import FEATURE_NAMES, MONOTONE, derive_features
@@ -23,9 +24,13 @@ from training.export import Table, export_tables
 from training.fit import (
     DECLARED_PAIRS,
     HGB_PARAMS,
+    MAX_SELECTED_PAIRS,
+    MIN_LOG_LOSS_GAIN,
+    SELECTION_OVERRIDES,
+    SELECTION_ROWS,
+    SELECTION_Z,
     PairSelection,
-    constrained_estimator,
-    fit_references,
+    fit_final,
     select_pairs,
 )
 
@@ -149,16 +154,15 @@ def train_model(
     selection = select_pairs(x_train, y_train, seed)
     lap("pair_selection")
     pairs = (*DECLARED_PAIRS, *selection.kept)
-    estimator = constrained_estimator(pairs, seed).fit(x_train, y_train)
-    lap("fit")
+    estimator, references = fit_final(x_train, y_train, seed, pairs)
+    lap("fit_and_references")
     intercept, tables = export_tables(estimator, x_train)
     lap("export")
-    references = fit_references(x_train, y_train, seed)
-    lap("references")
 
-    report_metrics = {"held_out": metrics(y_test, estimator.predict_proba(x_test)[:, 1])}
-    for name, model in references.items():
-        report_metrics[name] = metrics(y_test, model.predict_proba(x_test)[:, 1])
+    with threadpool_limits(1):  # see training.fit.parallel_map
+        report_metrics = {"held_out": metrics(y_test, estimator.predict_proba(x_test)[:, 1])}
+        for name, model in references.items():
+            report_metrics[name] = metrics(y_test, model.predict_proba(x_test)[:, 1])
     report_metrics["pair_selection_log_loss_gain"] = dict(selection.gains)
     lap("evaluation")
 
@@ -188,6 +192,14 @@ def train_model(
                 "random_state": seed,
                 "n_iter": int(estimator.n_iter_),
                 "pairs": [" x ".join(p) for p in pairs],
+                "pair_selection": {
+                    "method": "greedy forward on an inner 75/25 split of a training subsample",
+                    "rows": min(SELECTION_ROWS, int(y_train.size)),
+                    "min_log_loss_gain": MIN_LOG_LOSS_GAIN,
+                    "min_standard_errors": SELECTION_Z,
+                    "max_pairs": MAX_SELECTED_PAIRS,
+                    **SELECTION_OVERRIDES,
+                },
                 "invalid_rows_skipped": len(history.invalid_rows),
             },
             "trained_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
