@@ -47,7 +47,7 @@ def _count(request: Request, results: list[dict[str, Any]]) -> None:
     metrics: Metrics = request.app.state.metrics
     for result in results:
         metrics.count_band(result["band"])
-    request.scope["state"]["items"] = len(results)
+    request.scope.setdefault("state", {})["items"] = len(results)
 
 
 def _json(content: bytes, status: int = 200) -> Response:
@@ -73,7 +73,7 @@ async def score_one(request: Request, scenario: ScenarioQuery = None) -> Respons
         scenario,
         request.app.state.settings.current_date(),
         request.app.state.metrics,
-        request.scope["state"],
+        request.scope.setdefault("state", {}),
     )
     return _json(payload)
 
@@ -213,7 +213,7 @@ async def score_csv(
             metrics.count_band(band, count)
     if summary.invalid:
         metrics.invalid.inc(summary.invalid)
-    request.scope["state"]["items"] = summary.scored
+    request.scope.setdefault("state", {})["items"] = summary.scored
     if "application/json" in request.headers.get("accept", ""):
         body = CsvJsonResponse.model_validate(
             {
