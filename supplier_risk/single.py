@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from bisect import bisect_right
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -175,6 +175,7 @@ class SingleScorer:
             tuple(k for k, term in enumerate(self.model.terms) if c in term.columns)
             for c in range(len(FEATURE_NAMES))
         ]
+        self._lookups = [_lookup(term) for term in self.model.terms]
         self._falling = [
             all(_never_rises(self.model.terms[k], c) for k in self._uses[c])
             for c in range(len(FEATURE_NAMES))
@@ -236,7 +237,8 @@ class SingleScorer:
         )
         outcome = outcomes.outcome(inputs)
         row = self._row(inputs, outcome)
-        probability, contributions = model.score_one(row)
+        contributions = [lookup(row) for lookup in self._lookups]
+        probability = _sigmoid(model.intercept + math.fsum(contributions))
         band_index = bisect_right(model.thresholds_list, probability)
         band = model.band_labels[band_index]
         as_of = day.isoformat()
@@ -337,7 +339,7 @@ class SingleScorer:
         if band == 0:
             return out
         model = self.model
-        terms = model.terms
+        lookups = self._lookups
         labels = model.band_labels
         thresholds = model.thresholds_list
         total = model.intercept + math.fsum(contributions)
@@ -345,7 +347,7 @@ class SingleScorer:
         def evaluate(changed_row: list[float], uses: tuple[int, ...]) -> tuple[float, int]:
             logit = total
             for k in uses:
-                logit += terms[k].lookup_one(changed_row) - contributions[k]
+                logit += lookups[k](changed_row) - contributions[k]
             probability = _sigmoid(logit)
             return probability, bisect_right(thresholds, probability)
 
@@ -422,6 +424,21 @@ class SingleScorer:
             if changed_row[c] != row[c]:
                 found.update(uses)
         return tuple(found)
+
+
+def _lookup(term: CompiledTerm) -> Callable[[list[float]], float]:
+    """Return a function giving a term's value for one feature row (as lookup_one, faster)."""
+    if len(term.columns) == 1:
+        (column,) = term.columns
+        (edges,) = term.edges_list
+        flat: list[float] = term.values_list  # type: ignore[assignment]
+        return lambda row: flat[bisect_left(edges, row[column])]
+    first, second = term.columns
+    first_edges, second_edges = term.edges_list
+    table: list[list[float]] = term.values_list  # type: ignore[assignment]
+    return lambda row: table[bisect_left(first_edges, row[first])][
+        bisect_left(second_edges, row[second])
+    ]
 
 
 def _never_rises(term: CompiledTerm, column: int) -> bool:
