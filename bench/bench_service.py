@@ -67,10 +67,11 @@ import uvicorn
 from fastapi import FastAPI
 
 app = FastAPI()
+PAD = "x" * int(sys.argv[2])
 
 @app.post("/v1/score")
 async def score() -> dict:
-    return {"supplier_id": "V-10023", "probability": 0.37, "band": "high"}
+    return {"supplier_id": "V-10023", "probability": 0.37, "band": "high", "pad": PAD}
 
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools",
             workers=1, access_log=False, log_level="warning")
@@ -114,6 +115,12 @@ end
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -142,15 +149,25 @@ def wait_ready(port: int, path: str, method: str = "GET") -> None:
 
 
 def wrk(
-    script: Path, port: int, path: str, seconds: int, connections: int, latency: bool = False
+    script: Path,
+    port: int,
+    path: str,
+    seconds: int,
+    connections: int,
+    latency: bool = False,
+    pid: int | None = None,
 ) -> dict[str, float]:
-    """Run wrk and return requests/s and, if asked, p50 and p99 in ms."""
+    """Run wrk; return requests/s, the server's CPU ms per request, and p50/p99 in ms."""
+    cpu_before = cpu_seconds(pid) if pid is not None else 0.0
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script)]
     if latency:
         command.append("--latency")
     command.append(f"http://127.0.0.1:{port}{path}")
     out = subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    if pid is not None:
+        count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        result["cpu_ms"] = (cpu_seconds(pid) - cpu_before) * 1000 / count
     if re.search(r"Non-2xx", out):
         raise SystemExit(f"wrk saw errors:\n{out}")
     if latency:
@@ -169,6 +186,12 @@ def wrk(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs")
+    parser.add_argument(
+        "--bare-bytes",
+        type=int,
+        default=0,
+        help="pad the bare endpoint's constant answer to about this size (ours is ~2 KB)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -218,7 +241,7 @@ def main() -> None:
                 cwd=ROOT,
             )
             bare = subprocess.Popen(
-                pinned(0, [python, str(tmp / "bare.py"), str(bare_port)]),
+                pinned(0, [python, str(tmp / "bare.py"), str(bare_port), str(args.bare_bytes)]),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.STDOUT,
             )
@@ -228,11 +251,15 @@ def main() -> None:
                 # Warm both up (and fill the service's per-policy-key cache once).
                 wrk(scripts["single"], ours_port, "/v1/score", 2, 4)
                 wrk(scripts["single"], bare_port, "/v1/score", 2, 4)
-                ours_rps, bare_rps = [], []
+                ours_rps, bare_rps, ours_cpu, bare_cpu = [], [], [], []
                 single = scripts["single"]
                 for _ in range(rounds):
-                    bare_rps.append(wrk(single, bare_port, "/v1/score", seconds, 16)["rps"])
-                    ours_rps.append(wrk(single, ours_port, "/v1/score", seconds, 16)["rps"])
+                    bare_run = wrk(single, bare_port, "/v1/score", seconds, 16, pid=bare.pid)
+                    ours_run = wrk(single, ours_port, "/v1/score", seconds, 16, pid=ours.pid)
+                    bare_rps.append(bare_run["rps"])
+                    ours_rps.append(ours_run["rps"])
+                    bare_cpu.append(bare_run["cpu_ms"])
+                    ours_cpu.append(ours_run["cpu_ms"])
                 ratios = [o / b for o, b in zip(ours_rps, bare_rps, strict=True)]
                 light = [
                     wrk(scripts["single"], ours_port, "/v1/score", seconds, 1, latency=True)
@@ -242,7 +269,10 @@ def main() -> None:
                     scripts["single"], bare_port, "/v1/score", seconds, 1, latency=True
                 )
                 mark = log_path.stat().st_size
-                batch_rps = wrk(scripts["batch"], ours_port, "/v1/score/batch", seconds, 1)["rps"]
+                batch_run = wrk(
+                    scripts["batch"], ours_port, "/v1/score/batch", seconds, 1, pid=ours.pid
+                )
+                batch_rps = batch_run["rps"]
                 time.sleep(0.5)  # the access log is flushed every 0.2 s
                 with log_path.open() as handle:
                     handle.seek(mark)
@@ -280,6 +310,16 @@ def main() -> None:
     print(
         f"  median: ours {single_rps:,.0f} req/s, bare {statistics.median(bare_rps):,.0f} "
         f"req/s, ratio {statistics.median(ratios):.2f} (target >= 0.70)"
+    )
+    cpu_ratios = [b / o for o, b in zip(ours_cpu, bare_cpu, strict=True)]
+    print("  server CPU per request, ms (robust to load from other processes):")
+    print(
+        f"    ours {', '.join(f'{c:.3f}' for c in ours_cpu)}; "
+        f"bare {', '.join(f'{c:.3f}' for c in bare_cpu)}"
+    )
+    print(
+        f"    median ratio bare/ours {statistics.median(cpu_ratios):.2f} "
+        "(the req/s ratio a dedicated core would give; target >= 0.70)"
     )
     print("Latency at one connection (wrk -c1, ms):")
     for i, run in enumerate(light, 1):

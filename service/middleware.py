@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import logging
 import re
 import secrets
@@ -114,6 +115,13 @@ class EdgeMiddleware:
         self.max_csv_bytes = max_csv_bytes
         self.metrics = metrics
         self.routes = routes
+        # A random prefix per process and a counter: unique without a getrandom() system
+        # call per request (request ids need not be secret).
+        self._prefix = secrets.token_hex(4)
+        self._counter = itertools.count(1)
+
+    def _new_id(self) -> str:
+        return f"{self._prefix}{next(self._counter):08x}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one HTTP request; pass lifespan and other scopes through."""
@@ -125,7 +133,7 @@ class EdgeMiddleware:
         request_id = (
             given.decode("ascii")
             if given is not None and REQUEST_ID_PATTERN.match(given)
-            else secrets.token_hex(8)
+            else self._new_id()
         )
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id

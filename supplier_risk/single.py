@@ -14,9 +14,10 @@ destination by the countries the table names. A test checks this path against
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
-from bisect import bisect_right
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -41,6 +42,7 @@ from supplier_risk.record import (
 )
 from supplier_risk.reference import SENSITIVITY_LEVELS, Reference
 from supplier_risk.scorer import ResultDict, Scorer, assumption_lines
+from supplier_risk.scoring import CompiledTerm
 
 MAX_CACHED_OUTCOMES = 50_000
 """Policy keys kept per scenario; the key space of real supplier lists is far smaller."""
@@ -173,7 +175,11 @@ class SingleScorer:
             tuple(k for k, term in enumerate(self.model.terms) if c in term.columns)
             for c in range(len(FEATURE_NAMES))
         ]
-        self._logit_thresholds = [math.log(t / (1.0 - t)) for t in self.model.thresholds_list]
+        self._lookups = [_lookup(term) for term in self.model.terms]
+        self._falling = [
+            all(_never_rises(self.model.terms[k], c) for k in self._uses[c])
+            for c in range(len(FEATURE_NAMES))
+        ]
         self.outcomes_for(None)
 
     def outcomes_for(self, scenario: str | None) -> PolicyOutcomes:
@@ -231,7 +237,8 @@ class SingleScorer:
         )
         outcome = outcomes.outcome(inputs)
         row = self._row(inputs, outcome)
-        probability, contributions = model.score_one(row)
+        contributions = [lookup(row) for lookup in self._lookups]
+        probability = _sigmoid(model.intercept + math.fsum(contributions))
         band_index = bisect_right(model.thresholds_list, probability)
         band = model.band_labels[band_index]
         as_of = day.isoformat()
@@ -325,26 +332,27 @@ class SingleScorer:
 
         Candidates are tried nearest first and the first that lowers the band is kept, as
         :func:`supplier_risk.explain.first_lowering` does for a batch. Only the terms whose
-        inputs a candidate changes are looked up again, and bands are compared in log-odds.
+        inputs a candidate changes are looked up again; where risk never rises along a field's
+        values, the first that lowers the band is found by bisection.
         """
         out: list[ResultDict] = []
         if band == 0:
             return out
         model = self.model
-        terms = model.terms
+        lookups = self._lookups
         labels = model.band_labels
         thresholds = model.thresholds_list
-        below = self._logit_thresholds[band - 1]
         total = model.intercept + math.fsum(contributions)
 
-        def lowers(changed_row: list[float], uses: tuple[int, ...], field: str, value: Any) -> bool:
+        def evaluate(changed_row: list[float], uses: tuple[int, ...]) -> tuple[float, int]:
             logit = total
             for k in uses:
-                logit += terms[k].lookup_one(changed_row) - contributions[k]
-            if logit >= below:
-                return False
+                logit += lookups[k](changed_row) - contributions[k]
             probability = _sigmoid(logit)
-            lowered = bisect_right(thresholds, probability)
+            return probability, bisect_right(thresholds, probability)
+
+        def lowers(changed_row: list[float], uses: tuple[int, ...], field: str, value: Any) -> bool:
+            probability, lowered = evaluate(changed_row, uses)
             if lowered >= band:
                 return False
             out.append(
@@ -353,19 +361,40 @@ class SingleScorer:
             return True
 
         # Buffer and alternates do not enter the policy part of the features: change the row.
-        changed_row = row.copy()
-        for target in BUFFER_TARGETS:
-            if inputs.buffer_days < target:
-                changed_row[_BUFFER] = float(target)
-                if lowers(changed_row, self._uses[_BUFFER], "inventory_buffer_days", float(target)):
-                    break
-        changed_row = row.copy()
-        for step in ALTERNATE_STEPS:
-            alternates = inputs.alternates + step
-            if alternates <= ALTERNATES_BOUNDS[1]:
-                changed_row[_ALTERNATES] = float(alternates)
-                if lowers(changed_row, self._uses[_ALTERNATES], "alternate_suppliers", alternates):
-                    break
+        buffer = [float(t) for t in BUFFER_TARGETS if inputs.buffer_days < t]
+        alternates = [
+            inputs.alternates + step
+            for step in ALTERNATE_STEPS
+            if inputs.alternates + step <= ALTERNATES_BOUNDS[1]
+        ]
+        for column, field, values in (
+            (_BUFFER, "inventory_buffer_days", buffer),
+            (_ALTERNATES, "alternate_suppliers", alternates),
+        ):
+            changed_row = row.copy()
+            uses = self._uses[column]
+            if not self._falling[column]:
+                for value in values:
+                    changed_row[column] = float(value)
+                    if lowers(changed_row, uses, field, value):
+                        break
+                continue
+            # Risk never rises along these values (checked on the model's tables at start),
+            # so the values that lower the band are a suffix: find its start by bisection.
+            low, high, found = 0, len(values), None
+            while low < high:
+                middle = (low + high) // 2
+                changed_row[column] = float(values[middle])
+                probability, lowered = evaluate(changed_row, uses)
+                if lowered < band:
+                    found, high = (values[middle], probability, lowered), middle
+                else:
+                    low = middle + 1
+            if found is not None:
+                value, probability, lowered = found
+                out.append(
+                    {"change": {field: value}, "probability": probability, "band": labels[lowered]}
+                )
         # Licence and China share do: the policy table decides what they are scored as.
         for code in _LICENCE_TARGET_CODES:
             if inputs.licence > code:
@@ -395,6 +424,30 @@ class SingleScorer:
             if changed_row[c] != row[c]:
                 found.update(uses)
         return tuple(found)
+
+
+def _lookup(term: CompiledTerm) -> Callable[[list[float]], float]:
+    """Return a function giving a term's value for one feature row (as lookup_one, faster)."""
+    if len(term.columns) == 1:
+        (column,) = term.columns
+        (edges,) = term.edges_list
+        flat: list[float] = term.values_list  # type: ignore[assignment]
+        return lambda row: flat[bisect_left(edges, row[column])]
+    first, second = term.columns
+    first_edges, second_edges = term.edges_list
+    table: list[list[float]] = term.values_list  # type: ignore[assignment]
+    return lambda row: table[bisect_left(first_edges, row[first])][
+        bisect_left(second_edges, row[second])
+    ]
+
+
+def _never_rises(term: CompiledTerm, column: int) -> bool:
+    """Return whether a term's value never rises as the input in ``column`` rises."""
+    values = term.values
+    if len(term.columns) == 2 and term.columns.index(column) == 1:
+        values = values.T  # make the column's input the first axis
+    lines = values.reshape(values.shape[0], -1).T.tolist()  # one line per other-input bin
+    return all(b <= a for line in lines for a, b in itertools.pairwise(line))
 
 
 def _sigmoid(z: float) -> float:

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from service.app import create_app
 from service.errors import ErrorBody
 from supplier_risk.results import ScoreResult
+from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD, record_data
 from tests.service.conftest import TestClient
 
@@ -175,3 +177,25 @@ def test_unknown_path_is_404_with_error_body(client: TestClient) -> None:
     response = client.get("/v2/nothing")
     assert response.status_code == 404
     assert error_of(response).request_id == response.headers["x-request-id"]
+
+
+def test_declared_route_answers_like_the_fast_lane(client: TestClient, settings: Settings) -> None:
+    """The FastAPI route (served where the edge middleware has no lane) gives the same body."""
+    routed_app = create_app(settings)
+    for middleware in routed_app.user_middleware:
+        middleware.kwargs["lane"] = None
+    cases = [
+        ("", BASE_RECORD),
+        ("?scenario=suspension_lapses", BASE_RECORD),
+        ("?scenario=nope", BASE_RECORD),
+        ("", {"supplier_id": 1}),
+    ]
+    with TestClient(routed_app) as routed:
+        for query, body in cases:
+            headers = {"x-request-id": "same"}
+            lane = client.post("/v1/score" + query, json=body, headers=headers)
+            route = routed.post("/v1/score" + query, json=body, headers=headers)
+            assert route.status_code == lane.status_code
+            assert route.json() == lane.json()
+        wrong = routed.post("/v1/score", content=b"{}", headers={"content-type": "text/plain"})
+        assert wrong.status_code == 415
