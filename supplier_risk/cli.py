@@ -73,7 +73,9 @@ def train(
         Path | None, typer.Option("--data", help="training CSV (default: a fresh simulated one)")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="split and estimator seed")] = 0,
-    sim_rows: Annotated[int, typer.Option("--sim-rows", min=1000)] = 200_000,
+    sim_rows: Annotated[
+        int, typer.Option("--sim-rows", min=1000, help="rows to simulate when --data is not given")
+    ] = 200_000,
     report: Annotated[
         Path | None, typer.Option("--report", help="also write the metrics report as JSON")
     ] = None,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from supplier_risk.features import FEATURE_NAMES
+from supplier_risk.model_file import finalise_document, parse_model
+from supplier_risk.reference import load_reference
+from supplier_risk.scoring import LoadedModel
+from tests.conftest import TODAY
 from tests.invariants import GRID, monotone_violations
 from tests.training.conftest import Trained
+from training.train import train_model
 
 ROWS = 10_000
 
@@ -78,3 +86,23 @@ def test_trained_model_is_monotone_over_grid(trained: Trained) -> None:
 def test_trained_model_keeps_licence_by_end_use_pair(trained: Trained) -> None:
     assert "licence_type x end_use" in trained.model.term_names
     assert all(len(t.columns) <= 2 for t in trained.model.terms)
+
+
+def test_monotone_check_catches_a_reversed_table(simulated: Trained) -> None:
+    # The grid check must be able to fail: reverse the china_share table of a trained model.
+    document = json.loads(simulated.report.path.read_text("utf-8"))
+    term = next(t for t in document["terms"] if t["features"] == ["china_share"])
+    term["values"] = term["values"][::-1]
+    broken = LoadedModel(parse_model(json.dumps(finalise_document(document))))
+    assert monotone_violations(broken)["china_share"] > 0.01
+
+
+def test_training_twice_gives_the_same_tables(simulated: Trained, tmp_path: Path) -> None:
+    again = train_model(
+        simulated.history, load_reference(), tmp_path / "again.json", seed=7, today=TODAY
+    )
+    first = json.loads(simulated.report.path.read_text("utf-8"))
+    second = json.loads(again.path.read_text("utf-8"))
+    assert second["terms"] == first["terms"]
+    assert second["intercept"] == first["intercept"]
+    assert second["metrics"] == first["metrics"]

@@ -1,0 +1,156 @@
+"""Deriving model inputs: defaults, the policy table by date, and the policy rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from supplier_risk.features import (
+    CONTROLLED_NEEDS_LICENCE,
+    FEATURE_NAMES,
+    Features,
+    columns_from_records,
+    derive_features,
+)
+from supplier_risk.record import LICENCE_ORDER, SupplierRecord
+from supplier_risk.reference import Reference
+from supplier_risk.scenarios import load_scenarios
+from tests.conftest import TODAY
+
+Make = Callable[..., SupplierRecord]
+COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+def derive(reference: Reference, *records: SupplierRecord) -> Features:
+    return derive_features(columns_from_records(records, reference), reference, TODAY)
+
+
+def value(features: Features, name: str, row: int = 0) -> float:
+    return float(features.matrix[row, COL[name]])
+
+
+@pytest.mark.parametrize(("origin", "share"), [("CN", 1.0), ("JP", 0.5), ("US", 0.5)])
+def test_derive_features_defaults_china_share_by_origin(
+    reference: Reference, make_record: Make, origin: str, share: float
+) -> None:
+    features = derive(reference, make_record(china_share=None, origin_country=origin))
+    assert value(features, "china_share") == share
+    assert features.china_share_defaulted.tolist() == [True]
+
+
+def test_derive_features_defaults_alternates_type_and_date(
+    reference: Reference, make_record: Make
+) -> None:
+    features = derive(
+        reference, make_record(alternate_suppliers=None, supplier_type=None, as_of=None)
+    )
+    assert value(features, "alternate_suppliers") == 0
+    assert value(features, "supplier_type") == 0
+    assert features.as_of.tolist() == [TODAY]
+    assert features.alternates_defaulted[0]
+    assert features.supplier_type_defaulted[0]
+    assert features.as_of_defaulted[0]
+
+
+@pytest.mark.parametrize(
+    ("material", "as_of", "controlled"),
+    [
+        ("dy_oxide", "2025-04-03", 0),  # the April 2025 list came into force on 2025-04-04
+        ("dy_oxide", "2025-04-04", 1),
+        ("ndfeb_magnet_heavy", "2026-11-22", 1),
+        ("ndfeb_magnet", "2026-11-22", 0),  # light rare earths are not listed
+        ("ho_oxide", "2025-11-07", 0),  # October list suspended from 2025-11-07
+        ("ho_oxide", "2026-11-22", 0),  # ... and assumed renewed after 2026-11-10
+    ],
+)
+def test_derive_features_reads_controlled_from_policy_table(
+    reference: Reference, make_record: Make, material: str, as_of: str, controlled: int
+) -> None:
+    features = derive(reference, make_record(material=material, as_of=as_of))
+    assert value(features, "controlled") == controlled
+
+
+def test_derive_features_notes_assumed_suspension(reference: Reference, make_record: Make) -> None:
+    features = derive(reference, make_record(material="ho_oxide", as_of="2026-11-22"))
+    assert "assumes october_2025 stays suspended until 2027-11-10" in features.policy_note[0]
+
+
+def test_derive_features_raises_stale_licence_for_controlled_chinese_export(
+    reference: Reference, make_record: Make
+) -> None:
+    features = derive(reference, make_record(material="dy_oxide", licence_type="not_required"))
+    assert LICENCE_ORDER[int(value(features, "licence_type"))] == "individual"
+    assert features.rule_applied[0] == CONTROLLED_NEEDS_LICENCE
+    assert LICENCE_ORDER[int(features.licence_given[0])] == "not_required"
+
+
+@pytest.mark.parametrize(("destination", "licence"), [("US", "denied"), ("DE", "individual")])
+def test_derive_features_applies_us_military_ban(
+    reference: Reference, make_record: Make, destination: str, licence: str
+) -> None:
+    record = make_record(end_use="defense", destination_country=destination)
+    features = derive(reference, record)
+    assert LICENCE_ORDER[int(value(features, "licence_type"))] == licence
+
+
+def test_derive_features_applies_japan_ban_only_from_2026_01_06(
+    reference: Reference, make_record: Make
+) -> None:
+    before = make_record(end_use="defense", destination_country="JP", as_of="2026-01-05")
+    after = make_record(end_use="defense", destination_country="JP", as_of="2026-01-06")
+    features = derive(reference, before, after)
+    assert [LICENCE_ORDER[int(v)] for v in features.matrix[:, COL["licence_type"]]] == [
+        "individual",
+        "denied",
+    ]
+
+
+def test_derive_features_flags_rule_that_needs_destination(
+    reference: Reference, make_record: Make
+) -> None:
+    features = derive(reference, make_record(end_use="defense", destination_country=None))
+    assert features.destination_unknown_rule[0] is not None
+
+
+def test_derive_features_applies_extraterritorial_rule_when_suspension_lapses(
+    reference: Reference, make_record: Make
+) -> None:
+    lapsed = load_scenarios().reference_for("suspension_lapses", reference)
+    record = make_record(
+        material="ndfeb_magnet_heavy",
+        origin_country="JP",
+        china_share=0.4,
+        licence_type="not_required",
+        as_of="2026-11-22",
+    )
+    base = derive(reference, record)
+    after = derive(lapsed, record)
+    assert LICENCE_ORDER[int(value(base, "licence_type"))] == "not_required"
+    assert LICENCE_ORDER[int(value(after, "licence_type"))] == "individual"
+    assert after.rule_applied[0] == "extraterritorial_0_1pct"
+
+
+def test_derive_features_ignores_supplier_name(reference: Reference, make_record: Make) -> None:
+    a = derive(reference, make_record(supplier_name="A"), make_record(supplier_name=None))
+    assert np.array_equal(a.matrix[0], a.matrix[1])
+
+
+def test_derive_features_orders_end_use_by_sensitivity(
+    reference: Reference, make_record: Make
+) -> None:
+    uses = ["industrial", "automotive", "semiconductor", "defense"]
+    features = derive(reference, *(make_record(end_use=u, origin_country="JP") for u in uses))
+    assert features.matrix[:, COL["end_use"]].tolist() == [0, 1, 2, 3]
+
+
+def test_derive_features_uses_today_for_missing_as_of(
+    reference: Reference, make_record: Make
+) -> None:
+    records = [make_record(as_of=None)]
+    later = derive_features(
+        columns_from_records(records, reference), reference, dt.date(2027, 12, 1)
+    )
+    assert later.as_of.tolist() == [dt.date(2027, 12, 1)]
