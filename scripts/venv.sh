@@ -2,22 +2,23 @@
 #
 #   source scripts/venv.sh && ensure_venv requirements.lock
 #
-# Uses $PYTHON if set, else the first of python3, python3.13, python3.12, python3.11 that is
-# 3.11 or newer. The install is skipped while the lock, pyproject.toml and .venv's Python are
+# Uses $PYTHON if set, else the first of python3, python3.14 ... python3.11 that is 3.11 or
+# newer. The install is skipped while the lock, pyproject.toml and .venv's Python are
 # those of the last successful install (a stamp file in .venv), so a second run starts at once.
 
 _is_py311() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
 
 pick_python() {
-    local candidate
-    for candidate in ${PYTHON:-} python3 python3.13 python3.12 python3.11; do
+    local candidate candidates=(python3 python3.14 python3.13 python3.12 python3.11)
+    [[ -n ${PYTHON:-} ]] && candidates=("$PYTHON")   # asked for one: that one or an error
+    for candidate in "${candidates[@]}"; do
         if command -v "$candidate" >/dev/null && _is_py311 "$candidate"; then
             command -v "$candidate"
             return 0
         fi
     done
-    echo "error: supplier-risk needs Python 3.11 or newer; none found as ${PYTHON:-python3}," \
-        "python3.13, python3.12 or python3.11 (set PYTHON=/path/to/python3.11)" >&2
+    echo "error: supplier-risk needs Python 3.11 or newer; not found as: ${candidates[*]}" \
+        "(install it, or set PYTHON=/path/to/python3.11)" >&2
     return 1
 }
 
