@@ -43,6 +43,19 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _require_training() -> None:
+    """Fail clearly where the training extra is not installed (e.g. the serving image)."""
+    from importlib.util import find_spec
+
+    missing = [name for name in ("sklearn", "scipy") if find_spec(name) is None]
+    if missing:
+        raise _fail(
+            f"this command needs the training extra ({', '.join(missing)} not installed): "
+            "pip install 'supplier-risk[train]', or use ./scripts/test's .venv",
+            EXIT_UNREADABLE,
+        )
+
+
 def _settings() -> Settings:
     try:
         return Settings()
@@ -57,9 +70,13 @@ def simulate(
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
 ) -> None:
     """Write a labelled supplier history from the domain simulator."""
+    _require_training()
     from training.simulate import SimulationConfig, write_history
 
-    frame = write_history(SimulationConfig(rows=rows, seed=seed), out)
+    try:
+        frame = write_history(SimulationConfig(rows=rows, seed=seed), out)
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror or exc}", EXIT_UNREADABLE) from None
     typer.echo(
         f"wrote {len(frame):,} rows to {out} (seed {seed}, "
         f"positive rate {frame['disrupted'].mean():.3f})"
@@ -81,6 +98,7 @@ def train(
     ] = None,
 ) -> None:
     """Fit the interpretable model and write the model file, with held-out metrics."""
+    _require_training()
     import tempfile
     import warnings
 
@@ -122,9 +140,16 @@ def train(
         raise _fail(str(exc), EXIT_UNREADABLE) from None
     except SupplierRiskError as exc:
         raise _fail(str(exc), EXIT_NO_MODEL) from None
+    except OSError as exc:
+        raise _fail(
+            f"cannot write {exc.filename or out}: {exc.strerror or exc}", EXIT_UNREADABLE
+        ) from None
     typer.echo(format_report(result))
     if report is not None:
-        report.write_text(json.dumps(result.metrics, indent=1) + "\n", "utf-8")
+        try:
+            report.write_text(json.dumps(result.metrics, indent=1) + "\n", "utf-8")
+        except OSError as exc:
+            raise _fail(f"cannot write {report}: {exc.strerror or exc}", EXIT_UNREADABLE) from None
 
 
 @app.command()

@@ -1,0 +1,44 @@
+"""The CLI's own errors: no stack trace, a clear message and a documented exit code."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from supplier_risk.cli import EXIT_UNREADABLE, app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", [["train", "--out", "m.json"], ["simulate", "--out", "h.csv"]])
+def test_training_commands_say_what_is_missing_without_the_train_extra(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a)
+    )
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, command)
+    assert result.exit_code == EXIT_UNREADABLE
+    assert "needs the training extra (sklearn not installed)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_simulate_into_a_missing_directory_fails_cleanly(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["simulate", "--rows", "10", "--out", str(tmp_path / "no" / "h.csv")]
+    )
+    assert result.exit_code == EXIT_UNREADABLE
+    assert "cannot write" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_scenarios_lists_every_shipped_scenario() -> None:
+    result = runner.invoke(app, ["scenarios"])
+    assert result.exit_code == 0
+    for name in ("baseline", "suspension_lapses", "country_targeted"):
+        assert name in result.output
