@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import error_json
+from service.errors import BodyTooLargeError, error_json
 from service.logs import AccessLog
 from service.metrics import Metrics
 
@@ -36,14 +36,6 @@ Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]
 """status, error code, message, extra headers"""
 
 log = logging.getLogger("supplier_risk.service")
-
-
-class BodyTooLargeError(Exception):
-    """The request body grew past the limit while it streamed in."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the request body is larger than the limit of {limit} bytes")
-        self.limit = limit
 
 
 class KeyRing:
@@ -162,8 +154,8 @@ class EdgeMiddleware:
             if status == 0:
                 await self._reply(send_with_id, 413, "body_too_large", str(exc), request_id)
         except Exception:
-            log.exception("unexpected error", extra={"request_id": request_id, "path": path})
-            if status == 0:
+            if status == 0:  # else FastAPI's handler has answered and logged it already
+                log.exception("unexpected error", extra={"request_id": request_id, "path": path})
                 message = (
                     f"an unexpected error occurred; quote request id {request_id} to the operator"
                 )
