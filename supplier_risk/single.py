@@ -176,6 +176,7 @@ class SingleScorer:
             for c in range(len(FEATURE_NAMES))
         ]
         self._lookups = [_lookup(term) for term in self.model.terms]
+        self._uses_by_mask: dict[int, tuple[int, ...]] = {}
         self._falling = [
             all(_never_rises(self.model.terms[k], c) for k in self._uses[c])
             for c in range(len(FEATURE_NAMES))
@@ -419,11 +420,15 @@ class SingleScorer:
 
     def _uses_of(self, row: list[float], changed_row: list[float]) -> tuple[int, ...]:
         """Return the terms that read any input that differs between two rows."""
-        found: set[int] = set()
-        for c, uses in enumerate(self._uses):
-            if changed_row[c] != row[c]:
-                found.update(uses)
-        return tuple(found)
+        mask = 0
+        for c, (a, b) in enumerate(zip(row, changed_row, strict=True)):
+            if a != b:
+                mask |= 1 << c
+        found = self._uses_by_mask.get(mask)
+        if found is None:
+            terms = {k for c, uses in enumerate(self._uses) if mask >> c & 1 for k in uses}
+            found = self._uses_by_mask[mask] = tuple(sorted(terms))
+        return found
 
 
 def _lookup(term: CompiledTerm) -> Callable[[list[float]], float]:
