@@ -1,10 +1,11 @@
 """The edge of the service: request ids, API keys, body limits, the access log and metrics.
 
 One pure ASGI middleware does all five, because every ASGI layer costs a few microseconds
-on each request and a single score takes only a few tens. Its order matters: the request
-id comes first (every answer carries it), the API key is checked before a byte of the body
-is read, and the body is counted as it streams, so an oversized chunked body is cut off at
-the limit instead of being buffered.
+on each request and a single score takes only a few tens. It wraps the whole FastAPI app
+(see service.app.ServiceApp) and hands POST /v1/score to the lane (service.fastlane). Its
+order matters: the request id comes first (every answer carries it), the API key is checked
+before a byte of the body is read, and the body is counted as it streams, so an oversized
+chunked body is cut off at the limit instead of being buffered.
 """
 
 from __future__ import annotations
