@@ -51,7 +51,13 @@ _LICENCE_INDEX = {v: i for i, v in enumerate(LICENCE_ORDER)}
 _END_USE_INDEX = {v: i for i, v in enumerate(END_USES)}
 _TYPE_INDEX = {v: i for i, v in enumerate(SUPPLIER_TYPE_ORDER)}
 _LICENCE_TARGET_CODES = tuple(_LICENCE_INDEX[name] for name in LICENCE_TARGETS)
+_SHARE = FEATURE_NAMES.index("china_share")
+_LICENCE = FEATURE_NAMES.index("licence_type")
+_CONTROLLED = FEATURE_NAMES.index("controlled")
 _BUFFER = FEATURE_NAMES.index("inventory_buffer_days")
+_KEY_LICENCE = 4
+_KEY_SHARE = 6
+"""Positions of the licence and the China-share bucket in PolicyOutcomes.key."""
 _ALTERNATES = FEATURE_NAMES.index("alternate_suppliers")
 
 
@@ -123,8 +129,16 @@ class PolicyOutcomes:
             inputs.origin == "CN",
             inputs.licence,
             inputs.end_use,
-            bisect_right(self._thresholds, inputs.china_share),
+            self.share_bucket(inputs.china_share),
         )
+
+    def share_bucket(self, china_share: float) -> int:
+        """Return which side of each rule's China-share threshold a share is on."""
+        return bisect_right(self._thresholds, china_share)
+
+    def cached(self, key: tuple[Any, ...]) -> Outcome | None:
+        """Return the outcome of a policy key if it was derived already."""
+        return self._cache.get(key)
 
     def outcome(self, inputs: _Inputs) -> Outcome:
         """Return the policy outcome of a record (cached by its policy key)."""
@@ -396,11 +410,17 @@ class SingleScorer:
                 out.append(
                     {"change": {field: value}, "probability": probability, "band": labels[lowered]}
                 )
-        # Licence and China share do: the policy table decides what they are scored as.
+        # Licence and China share do: the policy table decides what they are scored as. Their
+        # policy keys differ from the record's in one place (see PolicyOutcomes.key).
+        key = outcomes.key(inputs)
         for code in _LICENCE_TARGET_CODES:
             if inputs.licence > code:
-                changed = inputs._replace(licence=code)
-                changed_row = self._row(changed, outcomes.outcome(changed))
+                outcome = outcomes.cached((*key[:_KEY_LICENCE], code, *key[_KEY_LICENCE + 1 :]))
+                if outcome is None:
+                    outcome = outcomes.outcome(inputs._replace(licence=code))
+                changed_row = row.copy()
+                changed_row[_LICENCE] = float(outcome.licence)
+                changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
                 if lowers(
                     changed_row,
                     self._uses_of(row, changed_row),
@@ -410,11 +430,15 @@ class SingleScorer:
                     break
         for target in CHINA_SHARE_TARGETS:
             if inputs.china_share > target:
-                changed = inputs._replace(china_share=float(target))
-                changed_row = self._row(changed, outcomes.outcome(changed))
-                if lowers(
-                    changed_row, self._uses_of(row, changed_row), "china_share", float(target)
-                ):
+                share = float(target)
+                outcome = outcomes.cached((*key[:_KEY_SHARE], outcomes.share_bucket(share)))
+                if outcome is None:
+                    outcome = outcomes.outcome(inputs._replace(china_share=share))
+                changed_row = row.copy()
+                changed_row[_SHARE] = share
+                changed_row[_LICENCE] = float(outcome.licence)
+                changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
+                if lowers(changed_row, self._uses_of(row, changed_row), "china_share", share):
                     break
         return out
 
