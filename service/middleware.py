@@ -166,14 +166,12 @@ class EdgeMiddleware:
             route = path if path in self.routes else "(unmatched)"
             self.metrics.observe(route, scope["method"], status, seconds)
             self.access.write(
-                {
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 3),
-                    "request_id": request_id,
-                    "items": state.get("items"),
-                }
+                scope["method"],
+                path,
+                status,
+                round(seconds * 1000, 3),
+                request_id,
+                state.get("items"),
             )
 
     def _refusal(self, scope: Scope, path: str) -> Refusal | None:
