@@ -190,6 +190,7 @@ class SingleScorer:
             for c in range(len(FEATURE_NAMES))
         ]
         self._lookups = [_lookup(term) for term in self.model.terms]
+        self._term_features = [term.features for term in self.model.file.terms]
         self._uses_by_mask: dict[int, tuple[int, ...]] = {}
         self._falling = [
             all(_never_rises(self.model.terms[k], c) for k in self._uses[c])
@@ -268,15 +269,15 @@ class SingleScorer:
             "supplier_type": SUPPLIER_TYPE_ORDER[inputs.supplier_type],
             "controlled": outcome.controlled,
         }
-        terms = model.file.terms
         term_names = model.term_names
         values = [
-            shown[t.features[0]]
-            if len(t.features) == 1
-            else f"{shown[t.features[0]]}, {shown[t.features[1]]}"
-            for t in terms
+            shown[features[0]]
+            if len(features) == 1
+            else f"{shown[features[0]]}, {shown[features[1]]}"
+            for features in self._term_features
         ]
-        order = sorted(range(len(contributions)), key=lambda k: -abs(contributions[k]))
+        sizes = [-abs(c) for c in contributions]
+        order = sorted(range(len(contributions)), key=sizes.__getitem__)
         reasons: list[str] = []
         recourse: list[ResultDict] = []
         if explain:
