@@ -7,8 +7,8 @@ happens at import: the model is loaded and verified when the app starts, once.
 from __future__ import annotations
 
 import asyncio
-import gc
 import functools
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
