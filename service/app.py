@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -24,7 +23,7 @@ from service.metrics import Metrics
 from service.middleware import EdgeMiddleware, KeyRing
 from service.openapi import install_openapi
 from service.routes import info, ops, scoring
-from service.state import ModelHolder
+from service.state import ModelHolder, settle_memory
 from supplier_risk import __version__
 from supplier_risk.errors import SupplierRiskError
 from supplier_risk.settings import Settings
@@ -103,9 +102,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         )
         hup = _watch_sighup(app, holder)
         access.start()
-        # What start-up loaded lives as long as the process: keep it out of the cyclic
-        # collector's full scans, which a large batch triggers (tens of ms each otherwise).
-        gc.freeze()
+        settle_memory()
         try:
             yield
         finally:
