@@ -17,7 +17,7 @@ import datetime as dt
 import itertools
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -44,6 +44,8 @@ from supplier_risk.reference import SENSITIVITY_LEVELS, Reference
 from supplier_risk.scorer import ResultDict, Scorer, assumption_lines
 from supplier_risk.scoring import CompiledTerm
 
+ROUNDING = 1e-12
+"""Log-odds differences this small are float noise, not a change of risk."""
 MAX_CACHED_OUTCOMES = 50_000
 """Policy keys kept per scenario; the key space of real supplier lists is far smaller."""
 
@@ -193,7 +195,7 @@ class SingleScorer:
         self._term_features = [term.features for term in self.model.file.terms]
         self._uses_by_mask: dict[int, tuple[int, ...]] = {}
         self._falling = [
-            all(_never_rises(self.model.terms[k], c) for k in self._uses[c])
+            _never_rises(self.model.terms, self._uses[c], self._lookups, c)
             for c in range(len(FEATURE_NAMES))
         ]
         self.outcomes_for(None)
@@ -471,13 +473,43 @@ def _lookup(term: CompiledTerm) -> Callable[[list[float]], float]:
     ]
 
 
-def _never_rises(term: CompiledTerm, column: int) -> bool:
-    """Return whether a term's value never rises as the input in ``column`` rises."""
-    values = term.values
-    if len(term.columns) == 2 and term.columns.index(column) == 1:
-        values = values.T  # make the column's input the first axis
-    lines = values.reshape(values.shape[0], -1).T.tolist()  # one line per other-input bin
-    return all(b <= a for line in lines for a, b in itertools.pairwise(line))
+def _never_rises(
+    terms: Sequence[CompiledTerm],
+    uses: Sequence[int],
+    lookups: Sequence[Callable[[list[float]], float]],
+    column: int,
+) -> bool:
+    """Return whether the sum of the terms reading ``column`` never rises as that input rises,
+    whatever the other inputs of those terms are.
+
+    Step functions change only at their edges, so checking each edge and one point beyond the
+    last, for every bin of the other inputs, checks every value. Rises within ROUNDING (the
+    fitted tables' float noise, about 1e-16 in log-odds) do not count.
+    """
+    if not uses:
+        return True
+
+    def points(col: int) -> list[float]:
+        edges = sorted({e for k in uses if col in terms[k].columns for e in _edges(terms[k], col)})
+        return [*edges, edges[-1] + 1.0] if edges else [0.0]
+
+    others = sorted({c for k in uses for c in terms[k].columns if c != column})
+    along = points(column)
+    for values in itertools.product(*(points(c) for c in others)):
+        row = [0.0] * len(FEATURE_NAMES)
+        for c, value in zip(others, values, strict=True):
+            row[c] = value
+        sums = []
+        for x in along:
+            row[column] = x
+            sums.append(math.fsum(lookups[k](row) for k in uses))
+        if any(b > a + ROUNDING for a, b in itertools.pairwise(sums)):
+            return False
+    return True
+
+
+def _edges(term: CompiledTerm, column: int) -> list[float]:
+    return term.edges_list[term.columns.index(column)]
 
 
 def _sigmoid(z: float) -> float:
