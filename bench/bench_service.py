@@ -282,9 +282,10 @@ def main() -> None:
                         if line.get("path") == "/v1/score/batch" and line.get("status") == 200
                     ]
                 mark = log_path.stat().st_size
-                plain_rps = wrk(scripts["batch_plain"], ours_port, "/v1/score/batch", seconds, 1)[
-                    "rps"
-                ]
+                plain_run = wrk(
+                    scripts["batch_plain"], ours_port, "/v1/score/batch", seconds, 1, pid=ours.pid
+                )
+                plain_rps = plain_run["rps"]
                 time.sleep(0.5)
                 with log_path.open() as handle:
                     handle.seek(mark)
@@ -328,9 +329,11 @@ def main() -> None:
             f"({run['rps']:,.0f} req/s)   targets p50 <= 1, p99 <= 2"
         )
     print(f"  bare:       p50 {bare_light['p50']:.3f}  p99 {bare_light['p99']:.3f}")
-    for name, rps, times in (
-        ("explain=true", batch_rps, durations),
-        ("explain=false", plain_rps, plain_durations),
+    single_cpu = statistics.median(ours_cpu)
+    light_rps = statistics.median(run["rps"] for run in light)
+    for name, rps, times, run in (
+        ("explain=true", batch_rps, durations, batch_run),
+        ("explain=false", plain_rps, plain_durations, plain_run),
     ):
         per_s = rps * 1000
         print(f"POST /v1/score/batch, 1,000 suppliers, {name}, wrk -c1:")
@@ -339,9 +342,16 @@ def main() -> None:
             f"p90 {statistics.quantiles(times, n=10)[-1]:.1f} ms over {len(times)} requests "
             "(target <= 20 ms)"
         )
+        print(f"  server CPU per batch {run['cpu_ms']:.1f} ms")
         print(
             f"  {per_s:,.0f} suppliers/s = {per_s / single_rps:.1f}x single requests' "
-            f"{single_rps:,.0f} suppliers/s (target >= 20x)"
+            f"{single_rps:,.0f}/s at 16 connections (target >= 20x); "
+            f"{per_s / light_rps:.1f}x their {light_rps:,.0f}/s at one connection"
+        )
+        print(
+            f"  per CPU second: {1000 / run['cpu_ms'] * 1000:,.0f} suppliers in batches vs "
+            f"{1000 / single_cpu:,.0f} in single requests = "
+            f"{single_cpu * 1000 / run['cpu_ms']:.1f}x"
         )
 
 

@@ -7,12 +7,14 @@ happens at import: the model is loaded and verified when the app starts, once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from service.errors import install_handlers
 from service.fastlane import ScoreLane
@@ -21,7 +23,7 @@ from service.metrics import Metrics
 from service.middleware import EdgeMiddleware, KeyRing
 from service.openapi import install_openapi
 from service.routes import info, ops, scoring
-from service.state import ModelHolder
+from service.state import ModelHolder, settle_memory
 from supplier_risk import __version__
 from supplier_risk.errors import SupplierRiskError
 from supplier_risk.settings import Settings
@@ -46,11 +48,29 @@ TAGS = [
 ]
 
 
+class ServiceApp(FastAPI):
+    """FastAPI with the edge middleware around its whole stack, not inside it.
+
+    Every HTTP request meets the edge first (request id, API key, limits, log, metrics);
+    POST /v1/score is then answered by the lane without entering FastAPI at all, and every
+    other request goes on through FastAPI's own middleware and routing.
+    """
+
+    edge: EdgeMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send HTTP requests through the edge; lifespan straight to FastAPI."""
+        if scope["type"] == "http" and self.edge is not None:
+            await self.edge(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
 class StartupError(RuntimeError):
     """The service cannot start: no valid model could be loaded."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> ServiceApp:
     """Return the app; settings default to the SUPPLIER_RISK_* environment."""
     settings = settings if settings is not None else Settings()
     metrics = Metrics()
@@ -82,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         hup = _watch_sighup(app, holder)
         access.start()
+        settle_memory()
         try:
             yield
         finally:
@@ -90,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with suppress(Exception):
                     asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
-    app = FastAPI(
+    app = ServiceApp(
         title="supplier-risk",
         version=__version__,
         lifespan=lifespan,
@@ -118,8 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app, describe)
     routers = (scoring.router, info.router, ops.router)
     routes = frozenset(getattr(r, "path", "") for router in (app, *routers) for r in router.routes)
-    app.add_middleware(
-        EdgeMiddleware,
+    app.edge = EdgeMiddleware(
+        functools.partial(FastAPI.__call__, app),
         keys=KeyRing(k.get_secret_value() for k in settings.api_keys),
         open_health=settings.open_health,
         max_body_bytes=settings.max_body_bytes,

@@ -68,6 +68,19 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+class BodyTooLargeError(ApiError):
+    """The request body grew past the limit while it streamed in."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413,
+            "body_too_large",
+            f"the request body is larger than the limit of {limit} bytes",
+            headers={"connection": "close"},
+        )
+        self.limit = limit
+
+
 def request_id_of(request: Request) -> str | None:
     """Return the request id the edge middleware assigned."""
     value = request.scope.get("state", {}).get("request_id")

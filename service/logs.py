@@ -84,18 +84,28 @@ class AccessLog:
         self._pending: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
 
-    def write(self, fields: dict[str, Any]) -> None:
-        """Queue one request's line."""
+    def write(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        request_id: str,
+        items: int | None,
+    ) -> None:
+        """Queue one request's line (method, path, status, duration, request id, items)."""
         if not self.enabled:
             return
-        line = {
-            "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-            "level": "info",
-            "logger": "supplier_risk.access",
-            "message": "request",
-            **fields,
-        }
-        self._pending.append(to_json(line).decode("utf-8"))
+        ts = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+        # A fixed template is cheaper than building and encoding a dict; the method and the
+        # path come from the client, so they are JSON-encoded, and the request id is
+        # validated or generated (letters, digits and ._:- only).
+        self._pending.append(
+            f'{{"ts":"{ts}","level":"info","logger":"supplier_risk.access","message":"request",'
+            f'"method":{to_json(method).decode()},"path":{to_json(path).decode()},'
+            f'"status":{status},"duration_ms":{duration_ms},"request_id":"{request_id}",'
+            f'"items":{"null" if items is None else items}}}'
+        )
         if len(self._pending) >= self.MAX_PENDING:
             self.flush()
 

@@ -6,7 +6,11 @@ uvicorn workers each worker counts its own requests; Prometheus sums them per sc
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from bisect import bisect_left
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -29,24 +33,61 @@ LATENCY_BUCKETS = (
 """Seconds; fine below 2 ms, where a single score should answer."""
 
 
+class RequestStats:
+    """Request counts and latency histograms as plain numbers, exported at scrape time.
+
+    prometheus_client's Counter and Histogram take a lock and walk the buckets on every
+    observation; these are updated only on the event loop's thread, so a list index and an
+    addition are enough, and the Prometheus samples are built when /metrics is scraped.
+    """
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str, int], int] = {}
+        self.buckets: dict[str, list[int]] = {}
+        self.sums: dict[str, float] = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration."""
+        key = (route, method, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        counts = self.buckets.get(route)
+        if counts is None:
+            counts = self.buckets[route] = [0] * (len(LATENCY_BUCKETS) + 1)
+            self.sums[route] = 0.0
+        counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # bucket i: seconds <= bound i
+        self.sums[route] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the Prometheus samples."""
+        requests = CounterMetricFamily(
+            "supplier_risk_http_requests",
+            "HTTP requests answered, by route, method and status",
+            labels=["route", "method", "status"],
+        )
+        for (route, method, status), count in sorted(self.requests.items()):
+            requests.add_metric([route, method, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "supplier_risk_http_request_duration_seconds",
+            "time from request to the end of the response, by route",
+            labels=["route"],
+        )
+        for route, counts in sorted(self.buckets.items()):
+            cumulative, total = [], 0
+            for bound, count in zip((*LATENCY_BUCKETS, float("inf")), counts, strict=True):
+                total += count
+                cumulative.append(("+Inf" if bound == float("inf") else repr(bound), total))
+            latency.add_metric([route], cumulative, self.sums[route])
+        yield latency
+
+
 class Metrics:
     """The service's metrics, with label children cached for the hot path."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "supplier_risk_http_requests",
-            "HTTP requests answered, by route, method and status",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "supplier_risk_http_request_duration_seconds",
-            "time from request to the end of the response, by route",
-            ["route"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.stats = RequestStats()
+        self.registry.register(self.stats)
         self.scored = Counter(
             "supplier_risk_suppliers_scored",
             "suppliers scored, by band",
@@ -70,21 +111,9 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
-        self._requests: dict[tuple[str, str, int], Counter] = {}
-        self._latency: dict[str, Histogram] = {}
         self._bands: dict[str, Counter] = {}
-
-    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Count one answered request and its duration."""
-        key = (route, method, status)
-        counter = self._requests.get(key)
-        if counter is None:
-            counter = self._requests[key] = self.requests.labels(route, method, str(status))
-        counter.inc()
-        histogram = self._latency.get(route)
-        if histogram is None:
-            histogram = self._latency[route] = self.latency.labels(route)
-        histogram.observe(seconds)
+        # Bound once: the edge calls it on every request.
+        self.observe = self.stats.observe
 
     def count_band(self, band: str, n: int = 1) -> None:
         """Count suppliers scored into a band."""

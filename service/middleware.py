@@ -1,10 +1,11 @@
 """The edge of the service: request ids, API keys, body limits, the access log and metrics.
 
 One pure ASGI middleware does all five, because every ASGI layer costs a few microseconds
-on each request and a single score takes only a few tens. Its order matters: the request
-id comes first (every answer carries it), the API key is checked before a byte of the body
-is read, and the body is counted as it streams, so an oversized chunked body is cut off at
-the limit instead of being buffered.
+on each request and a single score takes only a few tens. It wraps the whole FastAPI app
+(see service.app.ServiceApp) and hands POST /v1/score to the lane (service.fastlane). Its
+order matters: the request id comes first (every answer carries it), the API key is checked
+before a byte of the body is read, and the body is counted as it streams, so an oversized
+chunked body is cut off at the limit instead of being buffered.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import error_json
+from service.errors import BodyTooLargeError, error_json
 from service.logs import AccessLog
 from service.metrics import Metrics
 
@@ -36,14 +37,6 @@ Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]
 """status, error code, message, extra headers"""
 
 log = logging.getLogger("supplier_risk.service")
-
-
-class BodyTooLargeError(Exception):
-    """The request body grew past the limit while it streamed in."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the request body is larger than the limit of {limit} bytes")
-        self.limit = limit
 
 
 class KeyRing:
@@ -162,8 +155,8 @@ class EdgeMiddleware:
             if status == 0:
                 await self._reply(send_with_id, 413, "body_too_large", str(exc), request_id)
         except Exception:
-            log.exception("unexpected error", extra={"request_id": request_id, "path": path})
-            if status == 0:
+            if status == 0:  # else FastAPI's handler has answered and logged it already
+                log.exception("unexpected error", extra={"request_id": request_id, "path": path})
                 message = (
                     f"an unexpected error occurred; quote request id {request_id} to the operator"
                 )
@@ -173,14 +166,12 @@ class EdgeMiddleware:
             route = path if path in self.routes else "(unmatched)"
             self.metrics.observe(route, scope["method"], status, seconds)
             self.access.write(
-                {
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 3),
-                    "request_id": request_id,
-                    "items": state.get("items"),
-                }
+                scope["method"],
+                path,
+                status,
+                round(seconds * 1000, 3),
+                request_id,
+                state.get("items"),
             )
 
     def _refusal(self, scope: Scope, path: str) -> Refusal | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -45,6 +46,18 @@ class ReloadOutcome:
     ok: bool
     message: str
     serving: Serving
+
+
+def settle_memory() -> None:
+    """Collect garbage once, then keep every live object out of later full collections.
+
+    What start-up (or a reload) loaded lives until the next reload. Left to the cyclic
+    collector, each full collection rescans it all, and a 1,000-supplier batch triggers
+    one: that was 10-40 ms of its time. Unfreezing first lets a replaced model be freed.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def load_serving(settings: Settings) -> Serving:
@@ -93,6 +106,7 @@ class ModelHolder:
                 return ReloadOutcome(False, message, kept)
             previous = self.current
             self._install(serving)
+            settle_memory()
             self.last_error = None
             self.metrics.reloads.labels("ok").inc()
             version = serving.scorer.model.version

@@ -17,7 +17,7 @@ import datetime as dt
 import itertools
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -44,6 +44,8 @@ from supplier_risk.reference import SENSITIVITY_LEVELS, Reference
 from supplier_risk.scorer import ResultDict, Scorer, assumption_lines
 from supplier_risk.scoring import CompiledTerm
 
+ROUNDING = 1e-12
+"""Log-odds differences this small are float noise, not a change of risk."""
 MAX_CACHED_OUTCOMES = 50_000
 """Policy keys kept per scenario; the key space of real supplier lists is far smaller."""
 
@@ -51,7 +53,13 @@ _LICENCE_INDEX = {v: i for i, v in enumerate(LICENCE_ORDER)}
 _END_USE_INDEX = {v: i for i, v in enumerate(END_USES)}
 _TYPE_INDEX = {v: i for i, v in enumerate(SUPPLIER_TYPE_ORDER)}
 _LICENCE_TARGET_CODES = tuple(_LICENCE_INDEX[name] for name in LICENCE_TARGETS)
+_SHARE = FEATURE_NAMES.index("china_share")
+_LICENCE = FEATURE_NAMES.index("licence_type")
+_CONTROLLED = FEATURE_NAMES.index("controlled")
 _BUFFER = FEATURE_NAMES.index("inventory_buffer_days")
+_KEY_LICENCE = 4
+_KEY_SHARE = 6
+"""Positions of the licence and the China-share bucket in PolicyOutcomes.key."""
 _ALTERNATES = FEATURE_NAMES.index("alternate_suppliers")
 
 
@@ -123,8 +131,16 @@ class PolicyOutcomes:
             inputs.origin == "CN",
             inputs.licence,
             inputs.end_use,
-            bisect_right(self._thresholds, inputs.china_share),
+            self.share_bucket(inputs.china_share),
         )
+
+    def share_bucket(self, china_share: float) -> int:
+        """Return which side of each rule's China-share threshold a share is on."""
+        return bisect_right(self._thresholds, china_share)
+
+    def cached(self, key: tuple[Any, ...]) -> Outcome | None:
+        """Return the outcome of a policy key if it was derived already."""
+        return self._cache.get(key)
 
     def outcome(self, inputs: _Inputs) -> Outcome:
         """Return the policy outcome of a record (cached by its policy key)."""
@@ -176,8 +192,10 @@ class SingleScorer:
             for c in range(len(FEATURE_NAMES))
         ]
         self._lookups = [_lookup(term) for term in self.model.terms]
+        self._term_features = [term.features for term in self.model.file.terms]
+        self._uses_by_mask: dict[int, tuple[int, ...]] = {}
         self._falling = [
-            all(_never_rises(self.model.terms[k], c) for k in self._uses[c])
+            _never_rises(self.model.terms, self._uses[c], self._lookups, c)
             for c in range(len(FEATURE_NAMES))
         ]
         self.outcomes_for(None)
@@ -253,15 +271,15 @@ class SingleScorer:
             "supplier_type": SUPPLIER_TYPE_ORDER[inputs.supplier_type],
             "controlled": outcome.controlled,
         }
-        terms = model.file.terms
         term_names = model.term_names
         values = [
-            shown[t.features[0]]
-            if len(t.features) == 1
-            else f"{shown[t.features[0]]}, {shown[t.features[1]]}"
-            for t in terms
+            shown[features[0]]
+            if len(features) == 1
+            else f"{shown[features[0]]}, {shown[features[1]]}"
+            for features in self._term_features
         ]
-        order = sorted(range(len(contributions)), key=lambda k: -abs(contributions[k]))
+        sizes = [-abs(c) for c in contributions]
+        order = sorted(range(len(contributions)), key=sizes.__getitem__)
         reasons: list[str] = []
         recourse: list[ResultDict] = []
         if explain:
@@ -395,11 +413,17 @@ class SingleScorer:
                 out.append(
                     {"change": {field: value}, "probability": probability, "band": labels[lowered]}
                 )
-        # Licence and China share do: the policy table decides what they are scored as.
+        # Licence and China share do: the policy table decides what they are scored as. Their
+        # policy keys differ from the record's in one place (see PolicyOutcomes.key).
+        key = outcomes.key(inputs)
         for code in _LICENCE_TARGET_CODES:
             if inputs.licence > code:
-                changed = inputs._replace(licence=code)
-                changed_row = self._row(changed, outcomes.outcome(changed))
+                outcome = outcomes.cached((*key[:_KEY_LICENCE], code, *key[_KEY_LICENCE + 1 :]))
+                if outcome is None:
+                    outcome = outcomes.outcome(inputs._replace(licence=code))
+                changed_row = row.copy()
+                changed_row[_LICENCE] = float(outcome.licence)
+                changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
                 if lowers(
                     changed_row,
                     self._uses_of(row, changed_row),
@@ -409,21 +433,29 @@ class SingleScorer:
                     break
         for target in CHINA_SHARE_TARGETS:
             if inputs.china_share > target:
-                changed = inputs._replace(china_share=float(target))
-                changed_row = self._row(changed, outcomes.outcome(changed))
-                if lowers(
-                    changed_row, self._uses_of(row, changed_row), "china_share", float(target)
-                ):
+                share = float(target)
+                outcome = outcomes.cached((*key[:_KEY_SHARE], outcomes.share_bucket(share)))
+                if outcome is None:
+                    outcome = outcomes.outcome(inputs._replace(china_share=share))
+                changed_row = row.copy()
+                changed_row[_SHARE] = share
+                changed_row[_LICENCE] = float(outcome.licence)
+                changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
+                if lowers(changed_row, self._uses_of(row, changed_row), "china_share", share):
                     break
         return out
 
     def _uses_of(self, row: list[float], changed_row: list[float]) -> tuple[int, ...]:
         """Return the terms that read any input that differs between two rows."""
-        found: set[int] = set()
-        for c, uses in enumerate(self._uses):
-            if changed_row[c] != row[c]:
-                found.update(uses)
-        return tuple(found)
+        mask = 0
+        for c, (a, b) in enumerate(zip(row, changed_row, strict=True)):
+            if a != b:
+                mask |= 1 << c
+        found = self._uses_by_mask.get(mask)
+        if found is None:
+            terms = {k for c, uses in enumerate(self._uses) if mask >> c & 1 for k in uses}
+            found = self._uses_by_mask[mask] = tuple(sorted(terms))
+        return found
 
 
 def _lookup(term: CompiledTerm) -> Callable[[list[float]], float]:
@@ -441,13 +473,43 @@ def _lookup(term: CompiledTerm) -> Callable[[list[float]], float]:
     ]
 
 
-def _never_rises(term: CompiledTerm, column: int) -> bool:
-    """Return whether a term's value never rises as the input in ``column`` rises."""
-    values = term.values
-    if len(term.columns) == 2 and term.columns.index(column) == 1:
-        values = values.T  # make the column's input the first axis
-    lines = values.reshape(values.shape[0], -1).T.tolist()  # one line per other-input bin
-    return all(b <= a for line in lines for a, b in itertools.pairwise(line))
+def _never_rises(
+    terms: Sequence[CompiledTerm],
+    uses: Sequence[int],
+    lookups: Sequence[Callable[[list[float]], float]],
+    column: int,
+) -> bool:
+    """Return whether the sum of the terms reading ``column`` never rises as that input rises,
+    whatever the other inputs of those terms are.
+
+    Step functions change only at their edges, so checking each edge and one point beyond the
+    last, for every bin of the other inputs, checks every value. Rises within ROUNDING (the
+    fitted tables' float noise, about 1e-16 in log-odds) do not count.
+    """
+    if not uses:
+        return True
+
+    def points(col: int) -> list[float]:
+        edges = sorted({e for k in uses if col in terms[k].columns for e in _edges(terms[k], col)})
+        return [*edges, edges[-1] + 1.0] if edges else [0.0]
+
+    others = sorted({c for k in uses for c in terms[k].columns if c != column})
+    along = points(column)
+    for values in itertools.product(*(points(c) for c in others)):
+        row = [0.0] * len(FEATURE_NAMES)
+        for c, value in zip(others, values, strict=True):
+            row[c] = value
+        sums = []
+        for x in along:
+            row[column] = x
+            sums.append(math.fsum(lookups[k](row) for k in uses))
+        if any(b > a + ROUNDING for a, b in itertools.pairwise(sums)):
+            return False
+    return True
+
+
+def _edges(term: CompiledTerm, column: int) -> list[float]:
+    return term.edges_list[term.columns.index(column)]
 
 
 def _sigmoid(z: float) -> float:

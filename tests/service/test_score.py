@@ -182,8 +182,8 @@ def test_unknown_path_is_404_with_error_body(client: TestClient) -> None:
 def test_declared_route_answers_like_the_fast_lane(client: TestClient, settings: Settings) -> None:
     """The FastAPI route (served where the edge middleware has no lane) gives the same body."""
     routed_app = create_app(settings)
-    for middleware in routed_app.user_middleware:
-        middleware.kwargs["lane"] = None
+    assert routed_app.edge is not None
+    routed_app.edge.lane = None
     cases = [
         ("", BASE_RECORD),
         ("?scenario=suspension_lapses", BASE_RECORD),
