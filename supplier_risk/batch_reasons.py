@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from supplier_risk.explain import reason_text
+from supplier_risk.explain import REASON_MIN_LOGIT, reason_text
 from supplier_risk.features import FEATURE_NAMES
 from supplier_risk.scorer import Scored, Scorer
 
@@ -133,7 +133,7 @@ def top_reasons(scorer: Scorer, scored: Scored, top: int) -> ReasonCodes:
     everything = [codes[k] for k in CONTEXT_KEYS]
     for slot in range(min(top, terms)):
         term_of_row = order[:, slot]
-        raising = contributions[np.arange(n), term_of_row] > 0.0
+        raising = contributions[np.arange(n), term_of_row] >= REASON_MIN_LOGIT
         for term in range(terms):
             rows = np.flatnonzero((term_of_row == term) & raising)
             if rows.size == 0:

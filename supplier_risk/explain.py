@@ -238,15 +238,23 @@ def reason_text(term: str, context: ReasonContext) -> str:
     return f"The combination of {' and '.join(parts)} raises the risk"
 
 
+REASON_MIN_LOGIT = 0.05
+"""Smallest contribution (log-odds, about 5% on the odds) worth a reason: below it a term is
+noise to a buyer, not a cause."""
+
+
 def reasons_for(
     term_names: tuple[str, ...], contributions: Sequence[float], context: ReasonContext
 ) -> list[str]:
-    """Return up to MAX_REASONS reasons, from the risk-raising terms only, largest first."""
+    """Return up to MAX_REASONS reasons, from the risk-raising terms only, largest first.
+
+    A term raises the risk enough to be a reason when it adds at least REASON_MIN_LOGIT.
+    """
     # Plain Python: on one row of a few terms, a stable sort beats NumPy's call overhead.
     order = sorted(range(len(contributions)), key=lambda k: -contributions[k])
     out: list[str] = []
     for k in order[:MAX_REASONS]:
-        if contributions[k] <= 0.0:
+        if contributions[k] < REASON_MIN_LOGIT:
             break
         out.append(reason_text(term_names[k], context))
     return out

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from supplier_risk.explain import (
+    REASON_MIN_LOGIT,
     RECOURSE_FIELDS,
     Candidates,
     ReasonContext,
@@ -217,7 +218,7 @@ class Scorer:
         term_names = self.model.term_names
         out: list[list[str]] = []
         for i, row in enumerate(rows):
-            if max(contribution_rows[i]) <= 0.0:
+            if max(contribution_rows[i]) < REASON_MIN_LOGIT:
                 out.append([])
                 continue
             context = self._context(row, material[i], end_use[i], as_of_text[i], rule_applied[i])

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from supplier_risk.explain import BUFFER_TARGETS, MAX_REASONS
+from supplier_risk.explain import BUFFER_TARGETS, MAX_REASONS, REASON_MIN_LOGIT
 from supplier_risk.record import SupplierRecord
 from supplier_risk.scorer import Scorer
 from tests.conftest import TODAY
@@ -27,7 +27,7 @@ def test_reasons_are_empty_for_a_supplier_below_baseline_everywhere(
         end_use="industrial", inventory_buffer_days=365, alternate_suppliers=5,
     )  # fmt: skip
     result = scorer.score_records([record], TODAY)[0]
-    raising = [c for c in result["contributions"] if c["contribution"] > 0]
+    raising = [c for c in result["contributions"] if c["contribution"] >= REASON_MIN_LOGIT]
     assert len(result["reasons"]) == min(len(raising), MAX_REASONS)
     assert result["band"] == "low"
     assert result["recourse"] == []

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from supplier_risk.explain import REASON_MIN_LOGIT
 from supplier_risk.record import SupplierRecord
 from supplier_risk.results import ScoreResult
 from supplier_risk.scorer import Scorer
@@ -53,8 +54,17 @@ def test_supplier_name_never_changes_score(scorer: Scorer, make_record: Make) ->
 
 def test_reasons_come_only_from_risk_raising_terms(scorer: Scorer, make_record: Make) -> None:
     result = scorer.score_records([make_record()], TODAY)[0]
-    raising = [c for c in result["contributions"] if c["contribution"] > 0]
-    assert 1 <= len(result["reasons"]) <= min(4, len(raising))
+    raising = [c for c in result["contributions"] if c["contribution"] >= REASON_MIN_LOGIT]
+    assert 1 <= len(result["reasons"]) == min(4, len(raising))
+
+
+def test_reasons_leave_out_terms_too_small_to_matter(scorer: Scorer, make_record: Make) -> None:
+    result = scorer.score_records([make_record()], TODAY)[0]
+    tiny = [c for c in result["contributions"] if 0 < c["contribution"] < REASON_MIN_LOGIT]
+    assert tiny, "the example has a term that raises the risk only slightly (controlled)"
+    assert len(result["reasons"]) == len(
+        [c for c in result["contributions"] if c["contribution"] >= REASON_MIN_LOGIT][:4]
+    )
 
 
 def test_recourse_lowers_the_band(scorer: Scorer, make_record: Make) -> None:
