@@ -8,6 +8,10 @@ SupplierRiskError
 └── InputFileError         a supplier list or training file cannot be read at all
 """
 
+from collections.abc import Sequence
+
+from pydantic_core import ErrorDetails
+
 
 class SupplierRiskError(Exception):
     """Base class of every error the core raises on purpose."""
@@ -31,3 +35,10 @@ class UnknownScenarioError(SupplierRiskError):
 
 class InputFileError(SupplierRiskError):
     """A supplier list or training file cannot be read at all."""
+
+
+def first_problem(errors: Sequence[ErrorDetails]) -> str:
+    """Return pydantic's first validation error as 'where: what' for a file-level message."""
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}"

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from supplier_risk.errors import ModelFileError
+from supplier_risk.errors import ModelFileError, first_problem
 
 FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 50 * 1024 * 1024
@@ -171,9 +171,7 @@ def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
     try:
         return ModelFile.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ModelFileError(f"{source}: {where}: {first['msg']}") from exc
+        raise ModelFileError(f"{source}: {first_problem(exc.errors())}") from exc
 
 
 def load_model_file(path: Path) -> ModelFile:

@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from supplier_risk.errors import ReferenceDataError
+from supplier_risk.errors import ReferenceDataError, first_problem
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -212,9 +212,7 @@ def _parse(model: type[_M], data: Any, name: str) -> _M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ReferenceDataError(f"reference file {name}: {where}: {first['msg']}") from exc
+        raise ReferenceDataError(f"reference file {name}: {first_problem(exc.errors())}") from exc
 
 
 def build_reference(

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from supplier_risk.errors import ReferenceDataError, UnknownScenarioError
+from supplier_risk.errors import ReferenceDataError, UnknownScenarioError, first_problem
 from supplier_risk.reference import PolicyTable, Reference, Rule, Suspension
 
 
@@ -139,9 +139,7 @@ def parse_scenarios(text: str, source: str) -> ScenarioBook:
     except json.JSONDecodeError as exc:
         raise ReferenceDataError(f"scenario file {source} is not valid JSON: {exc}") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ReferenceDataError(f"scenario file {source}: {where}: {first['msg']}") from exc
+        raise ReferenceDataError(f"scenario file {source}: {first_problem(exc.errors())}") from exc
     names = [s.name for s in parsed.scenarios]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
