@@ -19,7 +19,7 @@ from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supplier_risk.errors import UnknownScenarioError
-from supplier_risk.record import RECORD_FIELDS
+from supplier_risk.record import RECORD_FIELDS, allowed_values
 
 MAX_ERRORS = 20
 MAX_VALUE_CHARS = 40
@@ -132,14 +132,18 @@ def shown_value(value: Any) -> str | int | float | bool | None:
 
 def _message(detail: ErrorDetails) -> str:
     kind = detail["type"]
-    message = detail["msg"]
     if kind == "extra_forbidden":
         return f"unknown field; allowed fields: {', '.join(RECORD_FIELDS)}"
     if kind == "missing":
-        return "field required"
-    if kind == "finite_number":
-        return "must be a finite number (NaN and Infinity are not allowed)"
-    return message.removeprefix("Value error, ")
+        message = "field required"
+    elif kind == "finite_number":
+        message = "must be a finite number (NaN and Infinity are not allowed)"
+    else:
+        message = detail["msg"].removeprefix("Value error, ")
+    names = [p for p in detail["loc"] if isinstance(p, str)]
+    allowed = allowed_values(names[-1]) if names else ""
+    # pydantic's own words say what is wrong; the contract also wants what is allowed.
+    return f"{message}; allowed: {allowed}" if allowed and allowed not in message else message
 
 
 def field_errors(

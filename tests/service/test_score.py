@@ -199,3 +199,26 @@ def test_declared_route_answers_like_the_fast_lane(client: TestClient, settings:
             assert route.json() == lane.json()
         wrong = routed.post("/v1/score", content=b"{}", headers={"content-type": "text/plain"})
         assert wrong.status_code == 415
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("inventory_buffer_days", -3, "allowed: a number from 0 to 3650"),
+        ("china_share", 1.5, "allowed: a number from 0 to 1"),
+        ("licence_type", "Individual", "'individual'"),
+        ("alternate_suppliers", 2.5, "allowed: a whole number from 0 to 1000"),
+        ("supplier_id", None, "allowed: a string of 1 to 64 characters"),
+    ],
+)
+def test_score_error_says_what_the_field_allows(
+    client: TestClient, field: str, value: Any, allowed: str
+) -> None:
+    data = {**BASE_RECORD, field: value}
+    if value is None:
+        del data[field]
+    response = client.post("/v1/score", json=data)
+    assert response.status_code == 422
+    (error,) = error_of(response).errors
+    assert error.field == field
+    assert allowed in error.message
