@@ -160,16 +160,69 @@ def columns_from_records(records: Sequence[SupplierRecord], reference: Reference
     )
 
 
-def _controlled_table(
-    reference: Reference, days: DateArray, destination: str | None = None
-) -> NDArray[np.bool_]:
-    """Return controlled[day_index, material_index] for each distinct day."""
-    codes = list(reference.materials.values())
-    table = np.zeros((len(days), len(codes)), dtype=bool)
-    for i, day in enumerate(days.astype(object)):
-        in_force = reference.policy.lists_in_force(day, destination)
-        table[i] = [m.control_list is not None and m.control_list in in_force for m in codes]
-    return table
+@dataclass(frozen=True)
+class _DayPolicy:
+    """What the policy table says on one day for buyers in one country (or anywhere)."""
+
+    controlled: NDArray[np.bool_]
+    """per material, in table order"""
+    rules_active: NDArray[np.bool_]
+    """per rule of the policy table, in order"""
+    notes: ObjArray
+    """per material: the assumption its controlled flag rests on, or None"""
+
+
+MAX_CACHED_DAYS = 20_000
+"""Day x destination entries kept per reference; about 27 years of days for one destination."""
+
+
+def _day_policy(reference: Reference, day: dt.date, destination: str | None) -> _DayPolicy:
+    """Return the policy table's answers for one day (cached on the reference data)."""
+    key = ("day_policy", day, destination)
+    cached: _DayPolicy | None = reference.derived.get(key)
+    if cached is not None:
+        return cached
+    policy = reference.policy
+    in_force = policy.lists_in_force(day, destination)
+    materials = list(reference.materials.values())
+    lists = {c.name: c for c in policy.control_lists}
+    notes = np.full(len(materials), None, dtype=object)
+    for i, material in enumerate(materials):
+        control_list = lists.get(material.control_list or "")
+        suspension = None if control_list is None else control_list.assumed_suspension_on(day)
+        if suspension is not None:
+            notes[i] = (
+                f"policy table {policy.version} assumes {material.control_list} stays suspended "
+                f"until {suspension.until.isoformat()} ({suspension.instrument}); see the "
+                "scenario suspension_lapses"
+            )
+    cached = _DayPolicy(
+        controlled=np.array(
+            [m.control_list is not None and m.control_list in in_force for m in materials],
+            dtype=bool,
+        ),
+        rules_active=np.array([r.in_force_on(day, destination) for r in policy.rules], dtype=bool),
+        notes=notes,
+    )
+    if len(reference.derived) < MAX_CACHED_DAYS:
+        reference.derived[key] = cached
+    return cached
+
+
+def _day_tables(
+    reference: Reference, days: list[dt.date], destination: str | None
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], ObjArray]:
+    """Return controlled[day, material], rules_active[day, rule] and notes[day, material]."""
+    answers = [_day_policy(reference, day, destination) for day in days]
+    n_materials, n_rules = len(reference.materials), len(reference.policy.rules)
+    controlled = np.zeros((len(days), n_materials), dtype=bool)
+    rules = np.zeros((len(days), n_rules), dtype=bool)
+    notes = np.full((len(days), n_materials), None, dtype=object)
+    for i, answer in enumerate(answers):
+        controlled[i] = answer.controlled
+        rules[i] = answer.rules_active
+        notes[i] = answer.notes
+    return controlled, rules, notes
 
 
 def _per_row(
@@ -187,29 +240,6 @@ def _per_row(
     return out
 
 
-def _assumption_notes(
-    reference: Reference, days: DateArray, day_index: IntArray, material: IntArray
-) -> ObjArray:
-    """Return, per row, the policy assumption its controlled flag rests on, or None."""
-    notes = np.full(day_index.shape[0], None, dtype=object)
-    lists = {c.name: c for c in reference.policy.control_lists}
-    list_of_material = [m.control_list for m in reference.materials.values()]
-    day_objs = days.astype(object)
-    for name, control_list in lists.items():
-        materials = [i for i, n in enumerate(list_of_material) if n == name]
-        for d, day in enumerate(day_objs):
-            suspension = control_list.assumed_suspension_on(day)
-            if suspension is None:
-                continue
-            rows = (day_index == d) & np.isin(material, materials)
-            notes[rows] = (
-                f"policy table {reference.policy.version} assumes {name} stays suspended until "
-                f"{suspension.until.isoformat()} ({suspension.instrument}); see the scenario "
-                "suspension_lapses"
-            )
-    return notes
-
-
 def derive_features(columns: RecordColumns, reference: Reference, today: dt.date) -> Features:
     """Turn coded records into the model's input matrix, filling defaults and applying rules."""
     n = len(columns)
@@ -217,7 +247,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     as_of = np.where(as_of_missing, np.datetime64(today, "D"), columns.as_of)
     days, day_index = np.unique(as_of, return_inverse=True)
     day_index = day_index.reshape(-1)
-    day_list = days.astype(object)
+    day_list: list[dt.date] = days.astype(object).tolist()
     destination = columns.destination_country
     targeted_countries = sorted(reference.policy.targeted_destinations())
 
@@ -229,9 +259,11 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     type_missing = columns.supplier_type == MISSING_CODE
     supplier_type = np.where(type_missing, 0, columns.supplier_type)
 
+    general_controlled, general_rules, notes_table = _day_tables(reference, day_list, None)
+    targeted = {c: _day_tables(reference, day_list, c) for c in targeted_countries}
     controlled = _per_row(
-        _controlled_table(reference, days),
-        {c: _controlled_table(reference, days, c) for c in targeted_countries},
+        general_controlled,
+        {c: tables[0] for c, tables in targeted.items()},
         destination,
         (day_index, columns.material),
     )
@@ -249,13 +281,10 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     stale = controlled & origin_cn & (licence == LICENCE_NOT_REQUIRED)
     licence[stale] = LICENCE_INDIVIDUAL
     rule_applied[stale] = CONTROLLED_NEEDS_LICENCE
-    for rule in reference.policy.rules:
+    for k, rule in enumerate(reference.policy.rules):
         active = _per_row(
-            np.array([rule.in_force_on(d) for d in day_list], dtype=bool),
-            {
-                c: np.array([rule.in_force_on(d, c) for d in day_list], dtype=bool)
-                for c in targeted_countries
-            },
+            general_rules[:, k],
+            {c: tables[1][:, k] for c, tables in targeted.items()},
             destination,
             (day_index,),
         )
@@ -314,5 +343,5 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
         licence_given=columns.licence,
         rule_applied=rule_applied,
         destination_unknown_rule=destination_unknown_rule,
-        policy_note=_assumption_notes(reference, days, day_index, columns.material),
+        policy_note=notes_table[day_index, columns.material],
     )

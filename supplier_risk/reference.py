@@ -178,6 +178,8 @@ class Reference:
     end_use_sensitivity: Mapping[str, str]
     policy: PolicyTable
     versions: Mapping[str, str] = field(default_factory=dict)
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What features.py derives from these tables per day, kept with the tables it came from."""
 
     def is_controlled(self, material: str, day: dt.date, destination: str | None = None) -> bool:
         """Return whether ``material`` is on a control list in force on ``day``."""
