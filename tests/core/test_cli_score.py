@@ -162,3 +162,27 @@ def test_score_reads_an_xlsx_workbook(tmp_path: Path) -> None:
     out = parse((tmp_path / "out.csv").read_text("utf-8"))
     assert [r["supplier_id"] for r in out] == ["S-0", "S-1", "S-2"]
     assert all(r["band"] for r in out)
+
+
+def test_score_reads_a_messy_excel_export(tmp_path: Path) -> None:
+    header = (
+        "\ufeff Supplier_ID ;MATERIAL;Origin_Country;licence_type;End_Use;"
+        "Inventory_Buffer_Days;Notes\r\n"
+    )
+    body = (
+        'V-1;dy_oxide;cn;individual;automotive;30,5;"two\r\nlines; with ; semicolons"\r\n'
+        "\r\n"
+        "V-2;ho_oxide; JP ;general;defense;12;=1+1\r\n"
+        ";;;;;;\r\n"
+        "V-3;tb_oxide;CN;maybe;automotive;10;-0,5\r\n"
+    )
+    source = write(tmp_path / "export.csv", (header + body).encode("utf-8"))
+    code, output = invoke(str(source), "--out", str(tmp_path / "out.csv"))
+    assert code == 1, output
+    out = parse((tmp_path / "out.csv").read_bytes().decode("utf-8"), delimiter=";")
+    assert [r[" Supplier_ID "] for r in out] == ["V-1", "V-2", "V-3"]
+    assert out[0]["Notes"] == "two\r\nlines; with ; semicolons"
+    assert out[1]["Notes"] == "'=1+1"
+    assert out[2]["Notes"] == "-0,5"
+    assert [bool(r["band"]) for r in out] == [True, True, False]
+    assert "licence_type: 'maybe' is not one of" in out[2]["error"]
