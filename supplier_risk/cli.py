@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from supplier_risk.errors import (
     InputFileError,
@@ -59,8 +60,12 @@ def _require_training() -> None:
 def _settings() -> Settings:
     try:
         return Settings()
-    except ValueError as exc:
-        raise _fail(f"invalid SUPPLIER_RISK_* setting: {exc}", EXIT_UNREADABLE) from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SUPPLIER_RISK_{'_'.join(str(p) for p in e['loc']).upper()}={e['input']!r}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise _fail(f"invalid setting: {problems}", EXIT_UNREADABLE) from None
 
 
 @app.command()

@@ -162,6 +162,11 @@ def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
             f"{FORMAT_VERSION} only"
         )
     stated = document.get("sha256")
+    if not isinstance(stated, str):
+        raise ModelFileError(
+            f"{source} has no sha256 of its content (a string of 64 hex digits); a model file "
+            "is written by `supplier-risk train`, which records it"
+        )
     actual = content_sha256(document)
     if stated != actual:
         raise ModelFileError(

@@ -42,3 +42,15 @@ def test_scenarios_lists_every_shipped_scenario() -> None:
     assert result.exit_code == 0
     for name in ("baseline", "suspension_lapses", "country_targeted"):
         assert name in result.output
+
+
+def test_a_bad_setting_names_the_variable_the_value_and_what_is_wrong(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SUPPLIER_RISK_PORT", "abc")
+    result = runner.invoke(app, ["scenarios"])
+    assert result.exit_code == EXIT_UNREADABLE
+    assert "invalid setting: SUPPLIER_RISK_PORT='abc': Input should be a valid integer" in (
+        result.output
+    )
+    assert "Traceback" not in result.output

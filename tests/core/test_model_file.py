@@ -62,7 +62,7 @@ def test_parse_model_refuses_changed_content(document: dict[str, Any]) -> None:
 
 def test_parse_model_refuses_missing_hash(document: dict[str, Any]) -> None:
     doc = {k: v for k, v in document.items() if k != "sha256"}
-    with pytest.raises(ModelFileError, match=r"sha256 mismatch: the file says None"):
+    with pytest.raises(ModelFileError, match=r"has no sha256 of its content"):
         parse_model(json.dumps(doc))
 
 

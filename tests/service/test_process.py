@@ -187,4 +187,4 @@ def test_serve_without_a_valid_model_exits_3_with_a_clear_message(tmp_path: Path
     line = json.loads(done.stdout.strip().splitlines()[-1])
     assert line["level"] == "critical"
     assert "cannot start: no valid model could be loaded" in line["message"]
-    assert "sha256 mismatch" in line["message"]
+    assert "has no sha256 of its content" in line["message"]
