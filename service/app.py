@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from service.docs import install_docs
 from service.errors import install_handlers
 from service.fastlane import ScoreLane
 from service.logs import AccessLog, ensure_json_logging
@@ -116,6 +117,8 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         version=__version__,
         lifespan=lifespan,
         openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     app.include_router(scoring.router)
     app.include_router(info.router)
     app.include_router(ops.router)
+    install_docs(app)
     install_handlers(app)
 
     def describe() -> str:

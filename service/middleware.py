@@ -29,7 +29,9 @@ from service.metrics import Metrics
 REQUEST_ID_HEADER = b"x-request-id"
 REQUEST_ID_PATTERN = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
+DOC_PREFIX = "/docs/static/"
+"""Swagger UI's own files (service.docs): open like the docs page that loads them."""
 CSV_PATH = "/v1/score/csv"
 LANE_PATH = "/v1/score"
 
@@ -176,7 +178,7 @@ class EdgeMiddleware:
 
     def _refusal(self, scope: Scope, path: str) -> Refusal | None:
         """Return why a request is refused before its body is read, or None."""
-        if self.keys.enabled and path not in self.open_paths:
+        if self.keys.enabled and path not in self.open_paths and not path.startswith(DOC_PREFIX):
             key = presented_key(scope)
             if key is None or not self.keys.accepts(key):
                 why = "no API key" if key is None else "the API key is not valid"
