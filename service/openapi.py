@@ -14,8 +14,8 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from service.errors import ErrorBody
-from service.schemas import EXAMPLE_RECORD, BatchRequest, CsvJsonResponse
-from supplier_risk.record import SupplierRecord
+from service.schemas import BatchRequest, CsvJsonResponse
+from supplier_risk.record import EXAMPLE_RECORD, SupplierRecord
 
 REF = "#/components/schemas/{model}"
 

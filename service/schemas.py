@@ -7,23 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.errors import FieldError
-from supplier_risk.record import SupplierRecord
+from supplier_risk.record import EXAMPLE_RECORD, SupplierRecord
 from supplier_risk.results import ScoreResult
-
-EXAMPLE_RECORD: dict[str, Any] = {
-    "supplier_id": "V-10023",
-    "supplier_name": "Example Magnets Co.",
-    "material": "ndfeb_magnet_heavy",
-    "origin_country": "CN",
-    "china_share": 0.95,
-    "licence_type": "individual",
-    "end_use": "automotive",
-    "inventory_buffer_days": 30,
-    "alternate_suppliers": 0,
-    "supplier_type": "established",
-    "destination_country": "DE",
-    "as_of": "2026-11-22",
-}
 
 
 class BatchRequest(BaseModel):

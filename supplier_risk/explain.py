@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from supplier_risk.features import RecordColumns
-from supplier_risk.record import END_USES, LICENCE_ORDER, SUPPLIER_TYPE_ORDER
+from supplier_risk.record import LICENCE_ORDER
 
 MAX_REASONS = 4
 
@@ -258,15 +258,3 @@ def reasons_for(
             break
         out.append(reason_text(term_names[k], context))
     return out
-
-
-def label_of(codes: tuple[str, ...], code: int) -> str:
-    """Return the label of an enum code."""
-    return codes[code]
-
-
-ENUM_LABELS = {
-    "licence_type": LICENCE_ORDER,
-    "end_use": END_USES,
-    "supplier_type": SUPPLIER_TYPE_ORDER,
-}

@@ -121,6 +121,22 @@ def default_china_share(origin_country: str) -> float:
     return 1.0 if origin_country == "CN" else 0.5
 
 
+EXAMPLE_RECORD: dict[str, Any] = {
+    "supplier_id": "V-10023",
+    "supplier_name": "Example Magnets Co.",
+    "material": "ndfeb_magnet_heavy",
+    "origin_country": "CN",
+    "china_share": 0.95,
+    "licence_type": "individual",
+    "end_use": "automotive",
+    "inventory_buffer_days": 30,
+    "alternate_suppliers": 0,
+    "supplier_type": "established",
+    "destination_country": "DE",
+    "as_of": "2026-11-22",
+}
+"""A valid record with every field: the OpenAPI example and the tests' base record."""
+
 SupplierId = Annotated[str, Field(min_length=1, max_length=SUPPLIER_ID_MAX)]
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_SHOWN = 40

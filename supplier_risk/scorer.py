@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from supplier_risk.explain import (
     REASON_MIN_LOGIT,
@@ -178,7 +177,7 @@ class Scorer:
 
     def reason_context(self, scored: Scored, i: int, as_of: str) -> ReasonContext:
         """Return what a reason may say about row ``i`` of a scored batch (for batch reasons)."""
-        return self._context(
+        return self.row_context(
             scored.features.matrix[i].tolist(),
             int(scored.columns.material[i]),
             int(scored.columns.end_use[i]),
@@ -186,9 +185,10 @@ class Scorer:
             scored.features.rule_applied[i],
         )
 
-    def _context(
+    def row_context(
         self, row: list[float], material: int, end_use: int, as_of: str, rule: str | None
     ) -> ReasonContext:
+        """Return what a reason may say about one feature row and its record's codes."""
         material_row = self._material_rows[material]
         return ReasonContext(
             material=material_row.code,
@@ -221,7 +221,7 @@ class Scorer:
             if max(contribution_rows[i]) < REASON_MIN_LOGIT:
                 out.append([])
                 continue
-            context = self._context(row, material[i], end_use[i], as_of_text[i], rule_applied[i])
+            context = self.row_context(row, material[i], end_use[i], as_of_text[i], rule_applied[i])
             out.append(reasons_for(term_names, contribution_rows[i], context))
         return out
 
@@ -369,16 +369,6 @@ def assumption_lines(
     if policy_note is not None:
         out.append(policy_note)
     return out
-
-
-def contributions_total(result: ResultDict) -> float:
-    """Return the sum of a result's contributions (for checks)."""
-    return float(sum(c["contribution"] for c in result["contributions"]))
-
-
-def bands_of(scored: Scored, labels: tuple[str, ...]) -> NDArray[np.object_]:
-    """Return the band label of each scored row."""
-    return np.asarray(labels, dtype=object)[scored.scores.band]
 
 
 def build_scorer(

@@ -28,7 +28,6 @@ from supplier_risk.explain import (
     BUFFER_TARGETS,
     CHINA_SHARE_TARGETS,
     LICENCE_TARGETS,
-    ReasonContext,
     reasons_for,
 )
 from supplier_risk.features import FEATURE_NAMES, RecordColumns, derive_features
@@ -40,7 +39,7 @@ from supplier_risk.record import (
     SupplierRecord,
     default_china_share,
 )
-from supplier_risk.reference import SENSITIVITY_LEVELS, Reference
+from supplier_risk.reference import Reference
 from supplier_risk.scorer import ResultDict, Scorer, assumption_lines
 from supplier_risk.scoring import CompiledTerm
 
@@ -184,7 +183,6 @@ class SingleScorer:
         self.scorer = scorer
         self.model = scorer.model
         self._outcomes: dict[str | None, PolicyOutcomes] = {}
-        self._material_rows = list(scorer.reference.materials.values())
         self._material_index = {code: i for i, code in enumerate(scorer.reference.materials)}
         self._rank = {e: scorer.reference.sensitivity_rank(e) for e in END_USES}
         self._uses = [
@@ -283,21 +281,8 @@ class SingleScorer:
         reasons: list[str] = []
         recourse: list[ResultDict] = []
         if explain:
-            material = self._material_rows[inputs.material]
-            context = ReasonContext(
-                material=material.code,
-                material_description=material.description,
-                control_list=material.control_list,
-                controlled=outcome.controlled,
-                as_of=as_of,
-                licence=licence_label,
-                end_use=end_use_label,
-                sensitivity=SENSITIVITY_LEVELS[self._rank[end_use_label]],
-                buffer_days=inputs.buffer_days,
-                alternates=inputs.alternates,
-                supplier_type=SUPPLIER_TYPE_ORDER[inputs.supplier_type],
-                china_share=inputs.china_share,
-                rule_applied=outcome.rule_applied,
+            context = self.scorer.row_context(
+                row, inputs.material, inputs.end_use, as_of, outcome.rule_applied
             )
             reasons = reasons_for(term_names, contributions, context)
             recourse = self._recourse(inputs, outcomes, row, contributions, band_index)

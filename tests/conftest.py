@@ -9,27 +9,14 @@ from typing import Any
 
 import pytest
 
-from supplier_risk.record import SupplierRecord
+from supplier_risk.record import EXAMPLE_RECORD, SupplierRecord
 from supplier_risk.reference import Reference, load_reference
 from supplier_risk.scorer import Scorer, build_scorer
 from supplier_risk.settings import default_model_path
 
 TODAY = dt.date(2026, 11, 28)
 
-BASE_RECORD: dict[str, Any] = {
-    "supplier_id": "V-10023",
-    "supplier_name": "Example Magnets Co.",
-    "material": "ndfeb_magnet_heavy",
-    "origin_country": "CN",
-    "china_share": 0.95,
-    "licence_type": "individual",
-    "end_use": "automotive",
-    "inventory_buffer_days": 30,
-    "alternate_suppliers": 0,
-    "supplier_type": "established",
-    "destination_country": "DE",
-    "as_of": "2026-11-22",
-}
+BASE_RECORD: dict[str, Any] = EXAMPLE_RECORD
 
 
 def record_data(**overrides: Any) -> dict[str, Any]:
