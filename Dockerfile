@@ -17,10 +17,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 # Dependencies first, from the lock alone, so code changes reuse this layer.
-COPY requirements.lock /tmp/requirements.lock
+WORKDIR /src
+COPY requirements.lock ./
 # pandas' and NumPy's own test suites are two thirds of their files and never run here.
 RUN python3 -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.lock \
+    && /opt/venv/bin/pip install --no-cache-dir -r requirements.lock \
     && rm -rf /opt/venv/lib/python3*/site-packages/pandas/tests \
     && find /opt/venv/lib/python3*/site-packages/numpy -type d -name tests -prune -exec rm -rf {} +
 
@@ -28,7 +29,6 @@ RUN python3 -m venv /opt/venv \
 # The wheel force-includes models/default.json as supplier_risk/data/models/default.json.
 # Then fail the build, not the first request: model and reference data must be packaged and
 # scikit-learn must not be (-I: check the installed package, not the source tree here).
-WORKDIR /src
 COPY . .
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . \
     && /opt/venv/bin/pip check \
