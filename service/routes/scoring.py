@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic_core import to_json
@@ -91,7 +92,7 @@ def score_payload(
         raise unknown_scenario(exc, scenario or "") from None
     metrics.count_band(result["band"])
     state["items"] = 1
-    return to_json(result)
+    return orjson.dumps(result)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def _batch_work(
         )
     errors = [e.model_dump() for e in batch.errors]
     return _BatchDone(
-        to_json({"results": results, "errors": errors}),
+        orjson.dumps({"results": results, "errors": errors}),
         Counter(r["band"] for r in results),
         len(batch.errors),
     )
