@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from pydantic_core import from_json
 
@@ -15,8 +17,11 @@ from service.errors import (
     shown_value,
     validation_error,
 )
-from service.schemas import BatchEnvelope, BatchItemError, BatchRequest
+from service.schemas import BatchEnvelope, BatchItemError
+from supplier_risk.features import RecordColumns
+from supplier_risk.json_batch import code_items
 from supplier_risk.record import SupplierRecord
+from supplier_risk.reference import Reference
 
 JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
@@ -48,22 +53,15 @@ def parse_record(body: bytes) -> SupplierRecord:
         raise validation_error(exc, body, "record") from None
 
 
+@dataclass(frozen=True)
 class ParsedBatch:
-    """A batch request: the valid records with their indices, and the invalid rows."""
+    """A batch request: the valid records as columns with their indices, and the invalid rows."""
 
-    def __init__(
-        self,
-        records: list[SupplierRecord],
-        indices: list[int],
-        errors: list[BatchItemError],
-        explain: bool,
-        size: int,
-    ) -> None:
-        self.records = records
-        self.indices = indices
-        self.errors = errors
-        self.explain = explain
-        self.size = size
+    columns: RecordColumns
+    indices: list[int]
+    errors: list[BatchItemError]
+    explain: bool
+    size: int
 
 
 def _supplier_id_of(item: Any) -> str | None:
@@ -84,21 +82,25 @@ def _too_many(count: int, limit: int) -> ApiError:
     )
 
 
-def parse_batch(body: bytes, max_items: int) -> ParsedBatch:
-    """Validate a batch; every row separately, so each valid row is kept and each bad one listed."""
+def _document(body: bytes) -> Any:
+    """Parse JSON bytes: orjson first (fast, strict), pydantic's parser for what it refuses.
+
+    pydantic's parser also reads NaN, Infinity and integers beyond 64 bits, so such values reach
+    SupplierRecord and get its per-field errors; its message locates malformed JSON.
+    """
     try:
-        batch = BatchRequest.model_validate_json(body)
-    except ValidationError:
-        pass  # some row (or the envelope) is invalid: validate row by row below
-    else:
-        n = len(batch.suppliers)
-        if n > max_items:
-            raise _too_many(n, max_items)
-        return ParsedBatch(batch.suppliers, list(range(n)), [], batch.explain, n)
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     try:
-        document = from_json(body)
+        return from_json(body)
     except ValueError as exc:
         raise malformed_json(body, str(exc)) from None
+
+
+def parse_batch(body: bytes, max_items: int, reference: Reference) -> ParsedBatch:
+    """Validate a batch; every row separately, so each valid row is kept and each bad one listed."""
+    document = _document(body)
     try:
         envelope = BatchEnvelope.model_validate(document)
     except ValidationError as exc:
@@ -106,19 +108,13 @@ def parse_batch(body: bytes, max_items: int) -> ParsedBatch:
     items = envelope.suppliers
     if len(items) > max_items:
         raise _too_many(len(items), max_items)
-    records: list[SupplierRecord] = []
-    indices: list[int] = []
-    errors: list[BatchItemError] = []
-    for index, item in enumerate(items):
-        try:
-            records.append(SupplierRecord.model_validate(item))
-            indices.append(index)
-        except ValidationError as exc:
-            errors.append(
-                BatchItemError(
-                    index=index,
-                    supplier_id=_supplier_id_of(item),
-                    errors=field_errors(exc.errors()[:MAX_ERRORS]),
-                )
-            )
-    return ParsedBatch(records, indices, errors, envelope.explain, len(items))
+    coded = code_items(items, reference)
+    errors = [
+        BatchItemError(
+            index=index,
+            supplier_id=_supplier_id_of(items[index]),
+            errors=field_errors(exc.errors()[:MAX_ERRORS]),
+        )
+        for index, exc in coded.invalid
+    ]
+    return ParsedBatch(coded.columns, coded.indices, errors, envelope.explain, len(items))

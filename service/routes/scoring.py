@@ -106,12 +106,12 @@ def _batch_work(
     serving: Serving, body: bytes, max_items: int, today: dt.date, scenario: str | None
 ) -> _BatchDone:
     """Validate, score and serialise a batch (in a worker thread when it is large)."""
-    batch = parse_batch(body, max_items)
+    scorer = serving.scorer
+    batch = parse_batch(body, max_items, scorer.reference)
     results: list[dict[str, Any]] = []
-    if batch.records:
-        results = serving.scorer.score_records(
-            batch.records, today, explain=batch.explain, scenario=scenario
-        )
+    if batch.indices:
+        scored = scorer.score_columns(batch.columns, today, scenario)
+        results = scorer.results(scored, today, reasons=batch.explain, recourse=batch.explain)
     errors = [e.model_dump() for e in batch.errors]
     return _BatchDone(
         orjson.dumps({"results": results, "errors": errors}),

@@ -73,7 +73,7 @@ def test_unexpected_error_is_500_with_request_id_and_no_trace(
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(serving.single, "score", explode)
-    monkeypatch.setattr(serving.scorer, "score_records", explode)
+    monkeypatch.setattr(serving.scorer, "score_columns", explode)
     for path, body in [
         ("/v1/score", BASE_RECORD),
         ("/v1/score/batch", {"suppliers": [BASE_RECORD]}),

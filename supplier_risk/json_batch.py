@@ -1,0 +1,225 @@
+"""A JSON batch's supplier objects to coded columns, checked column by column.
+
+:class:`~supplier_risk.record.SupplierRecord` stays the one definition of a valid record. What
+an ERP sends is nearly always already canonical (known codes, upper-case countries, numbers as
+JSON numbers, dates as YYYY-MM-DD), and for such rows a check per column, done with set
+operations and NumPy, is enough: it costs a fraction of building a model object per row. A row
+outside that canonical subset, valid or not, goes through SupplierRecord itself, which accepts
+what it accepts (lower-case countries, numeric strings, ...) and words the errors. A property
+test checks that both ways give the same columns and the same invalid rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from supplier_risk.features import MISSING_CODE, RecordColumns
+from supplier_risk.record import (
+    ALTERNATES_BOUNDS,
+    BUFFER_DAYS_BOUNDS,
+    CHINA_SHARE_BOUNDS,
+    END_USES,
+    LICENCE_ORDER,
+    RECORD_FIELDS,
+    SUPPLIER_ID_MAX,
+    SUPPLIER_NAME_MAX,
+    SUPPLIER_TYPE_ORDER,
+    SupplierRecord,
+    country_codes,
+    material_codes,
+)
+from supplier_risk.reference import Reference
+
+_FIELDS = frozenset(RECORD_FIELDS)
+_NUMBER: frozenset[type] = frozenset({int, float})
+_OPTIONAL_NUMBER: frozenset[type] = frozenset({int, float, type(None)})
+_OPTIONAL_INT: frozenset[type] = frozenset({int, type(None)})
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NOT_A_DATE = np.datetime64("NaT", "D")
+
+Column = list[Any]
+RowCheck = Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class CodedItems:
+    """The valid items of a batch as columns, where they were, and why the others are not."""
+
+    columns: RecordColumns
+    """the valid items, in batch order"""
+    indices: list[int]
+    """each valid item's position in the batch"""
+    invalid: list[tuple[int, ValidationError]]
+    """each invalid item's position and SupplierRecord's errors, in batch order"""
+
+
+def _bad_rows(column: Column, column_ok: Callable[[Column], bool], row_ok: RowCheck) -> list[int]:
+    """Return the rows whose value is not canonical: one check per column, rows only on failure."""
+    try:
+        if column_ok(column):
+            return []
+    except (TypeError, ValueError, OverflowError):
+        pass  # an unhashable or odd value somewhere: look row by row
+    return [i for i, value in enumerate(column) if not row_ok(value)]
+
+
+def _in(allowed: frozenset[Any]) -> tuple[Callable[[Column], bool], RowCheck]:
+    """Checks that every value is one of ``allowed`` (strings, and None where optional)."""
+
+    def row_ok(value: Any) -> bool:
+        return (value is None or type(value) is str) and value in allowed
+
+    return (lambda column: set(column) <= allowed), row_ok
+
+
+def _text(low: int, high: int, optional: bool) -> tuple[Callable[[Column], bool], RowCheck]:
+    """Checks that every value is a string of ``low`` to ``high`` characters."""
+
+    def column_ok(column: Column) -> bool:
+        present = [v for v in column if v is not None] if optional else column
+        if not set(map(type, present)) <= {str}:
+            return False
+        lengths = list(map(len, present))
+        return not lengths or (min(lengths) >= low and max(lengths) <= high)
+
+    def row_ok(value: Any) -> bool:
+        if value is None:
+            return optional
+        return type(value) is str and low <= len(value) <= high
+
+    return column_ok, row_ok
+
+
+def _number(
+    bounds: tuple[float, float], types: frozenset[type]
+) -> tuple[Callable[[Column], bool], RowCheck]:
+    """Checks that every value is a JSON number of an allowed type within ``bounds``."""
+    low, high = bounds
+
+    def column_ok(column: Column) -> bool:
+        if not set(map(type, column)) <= types:
+            return False
+        present = [v for v in column if v is not None] if type(None) in types else column
+        values = np.array(present, dtype=np.float64)
+        # NaN fails both comparisons, so a NaN that came in as a value is refused here.
+        return bool(((values >= low) & (values <= high)).all())
+
+    def row_ok(value: Any) -> bool:
+        if value is None:
+            return type(None) in types
+        return type(value) in types and low <= value <= high
+
+    return column_ok, row_ok
+
+
+def _date_ok(value: Any) -> bool:
+    if value is None:
+        return True
+    if type(value) is not str or not _DATE_TEXT.fullmatch(value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _dates() -> tuple[Callable[[Column], bool], RowCheck]:
+    """Checks that every value is absent or a valid YYYY-MM-DD date."""
+    return (lambda column: all(map(_date_ok, set(column)))), _date_ok
+
+
+def _checks(reference: Reference) -> dict[str, tuple[Callable[[Column], bool], RowCheck]]:
+    countries = country_codes()
+    materials = frozenset(material_codes()) & frozenset(reference.materials)
+    return {
+        "supplier_id": _text(1, SUPPLIER_ID_MAX, optional=False),
+        "supplier_name": _text(0, SUPPLIER_NAME_MAX, optional=True),
+        "material": _in(materials),
+        "origin_country": _in(countries),
+        "china_share": _number(CHINA_SHARE_BOUNDS, _OPTIONAL_NUMBER),
+        "licence_type": _in(frozenset(LICENCE_ORDER)),
+        "end_use": _in(frozenset(END_USES)),
+        "inventory_buffer_days": _number(BUFFER_DAYS_BOUNDS, _NUMBER),
+        "alternate_suppliers": _number(
+            (float(ALTERNATES_BOUNDS[0]), float(ALTERNATES_BOUNDS[1])), _OPTIONAL_INT
+        ),
+        "supplier_type": _in(frozenset({*SUPPLIER_TYPE_ORDER, None})),
+        "destination_country": _in(frozenset({*countries, None})),
+        "as_of": _dates(),
+    }
+
+
+def _canonical(record: SupplierRecord) -> dict[str, Any]:
+    """Return a validated record's fields as a canonical row would carry them."""
+    values = dict(record)
+    for name in ("licence_type", "end_use", "supplier_type"):
+        if values[name] is not None:
+            values[name] = values[name].value
+    return values
+
+
+def _codes(column: Column, codes: dict[Any, int]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    return np.fromiter(map(codes.__getitem__, column), np.int64, len(column))
+
+
+def _days(column: Column) -> np.ndarray[Any, np.dtype[np.datetime64]]:
+    """Return each value (a YYYY-MM-DD text, a date or None) as datetime64[D]."""
+    day = {v: _NOT_A_DATE if v is None else np.datetime64(v, "D") for v in set(column)}
+    return np.array([day[v] for v in column], dtype="datetime64[D]")
+
+
+def code_items(items: Sequence[Any], reference: Reference) -> CodedItems:
+    """Validate a batch's items and code the valid ones as columns, in batch order."""
+    # A missing required field shows as None in its column, which every check refuses.
+    shaped = [type(item) is dict and _FIELDS.issuperset(item) for item in items]
+    rows: list[dict[str, Any]] = [
+        item if ok else {} for item, ok in zip(items, shaped, strict=True)
+    ]
+    columns = {name: list(map(dict.get, rows, repeat(name))) for name in RECORD_FIELDS}
+    odd = {i for i, ok in enumerate(shaped) if not ok}
+    for name, (column_ok, row_ok) in _checks(reference).items():
+        odd.update(_bad_rows(columns[name], column_ok, row_ok))
+    invalid: list[tuple[int, ValidationError]] = []
+    for i in sorted(odd):
+        try:
+            record = SupplierRecord.model_validate(items[i])
+        except ValidationError as exc:
+            invalid.append((i, exc))
+            continue
+        for name, value in _canonical(record).items():
+            columns[name][i] = value
+    indices = list(range(len(items)))
+    if invalid:
+        dropped = {i for i, _ in invalid}
+        indices = [i for i in indices if i not in dropped]
+        columns = {name: [column[i] for i in indices] for name, column in columns.items()}
+    return CodedItems(_coded(columns, reference), indices, invalid)
+
+
+def _coded(columns: dict[str, Column], reference: Reference) -> RecordColumns:
+    """Code canonical columns the way columns_from_records codes records."""
+    material_index = {code: i for i, code in enumerate(reference.materials)}
+    type_index: dict[Any, int] = {v: i for i, v in enumerate(SUPPLIER_TYPE_ORDER)}
+    type_index[None] = MISSING_CODE
+    return RecordColumns(
+        supplier_id=np.array(columns["supplier_id"], dtype=object),
+        material=_codes(columns["material"], material_index),
+        origin_country=np.array(columns["origin_country"], dtype=object),
+        china_share=np.array(columns["china_share"], dtype=np.float64),
+        licence=_codes(columns["licence_type"], {v: i for i, v in enumerate(LICENCE_ORDER)}),
+        end_use=_codes(columns["end_use"], {v: i for i, v in enumerate(END_USES)}),
+        buffer_days=np.array(columns["inventory_buffer_days"], dtype=np.float64),
+        alternates=np.array(columns["alternate_suppliers"], dtype=np.float64),
+        supplier_type=_codes(columns["supplier_type"], type_index),
+        destination_country=np.array(columns["destination_country"], dtype=object),
+        as_of=_days(columns["as_of"]),
+    )

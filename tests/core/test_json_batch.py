@@ -1,0 +1,119 @@
+"""The column-wise JSON batch check agrees with SupplierRecord, row for row and value for value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from supplier_risk.features import RecordColumns, columns_from_records
+from supplier_risk.json_batch import code_items
+from supplier_risk.record import SupplierRecord
+from supplier_risk.reference import Reference
+from tests.conftest import record_data
+
+ODD: list[Any] = [None, True, False, [], {}, "", " ", float("nan"), float("inf"), -1, 10**30]
+"""Values that are wrong (or at least not canonical) for most fields."""
+
+VALUES: dict[str, list[Any]] = {
+    "supplier_id": ["V-1", "x" * 64, "x" * 65, 7, "ü-ß"],
+    "supplier_name": [None, "Acme", "n" * 200, "n" * 201, 3],
+    "material": ["dy_oxide", "ndfeb_magnet", "Dy_oxide", "unobtainium"],
+    "origin_country": ["CN", "MY", "cn", " de ", "XX", "CHN"],
+    "china_share": [None, 0, 1, 0.5, 0.95, 1.5, -0.1, "0.5", 1e-9],
+    "licence_type": ["general", "individual", "denied", "General", "none"],
+    "end_use": ["defense", "medical", "military"],
+    "inventory_buffer_days": [0, 30, 3650, 3650.5, 12.25, "30", "thirty", 1e300],
+    "alternate_suppliers": [None, 0, 3, 1000, 1001, 2.0, 2.5, "3"],
+    "supplier_type": [None, "smaller", "intermediary", "big"],
+    "destination_country": [None, "DE", "us", "USA"],
+    "as_of": [None, "2026-11-22", "2025-04-04", "2026-02-30", "22/11/2026", "2026-1-1", 20261122],
+}
+
+fields = st.sampled_from(sorted(VALUES))
+
+
+@st.composite
+def items(draw: st.DrawFn) -> Any:
+    """Return a batch item: usually a valid record with a few fields changed, dropped or added."""
+    if draw(st.integers(0, 19)) == 0:
+        return draw(st.sampled_from([None, [], "record", 3, [record_data()]]))
+    item: dict[str, Any] = record_data()
+    for _ in range(draw(st.integers(0, 3))):
+        field = draw(fields)
+        action = draw(st.integers(0, 9))
+        if action == 0:
+            item.pop(field, None)
+        elif action == 1:
+            item[field] = draw(st.sampled_from(ODD))
+        else:
+            item[field] = draw(st.sampled_from(VALUES[field]))
+    if draw(st.integers(0, 29)) == 0:
+        item["unknown_field"] = 1
+    return item
+
+
+def assert_same_columns(actual: RecordColumns, expected: RecordColumns) -> None:
+    for name in RecordColumns.__dataclass_fields__:
+        got, want = getattr(actual, name), getattr(expected, name)
+        assert got.dtype == want.dtype, name
+        if got.dtype.kind == "f":
+            np.testing.assert_array_equal(got, want, err_msg=name)
+        else:
+            assert got.tolist() == want.tolist(), name
+
+
+def by_record(batch: list[Any], reference: Reference) -> tuple[RecordColumns, list[int], list[int]]:
+    """Return what validating each item with SupplierRecord gives: columns, valid and invalid."""
+    records: list[SupplierRecord] = []
+    valid: list[int] = []
+    invalid: list[int] = []
+    for index, item in enumerate(batch):
+        try:
+            records.append(SupplierRecord.model_validate(item))
+            valid.append(index)
+        except ValidationError:
+            invalid.append(index)
+    return columns_from_records(records, reference), valid, invalid
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(items(), max_size=12))
+def test_code_items_agrees_with_supplier_record(reference: Reference, batch: list[Any]) -> None:
+    columns, valid, invalid = by_record(batch, reference)
+    coded = code_items(batch, reference)
+    assert coded.indices == valid
+    assert [index for index, _ in coded.invalid] == invalid
+    assert_same_columns(coded.columns, columns)
+
+
+def test_invalid_rows_carry_supplier_records_own_errors(reference: Reference) -> None:
+    batch = [record_data(), record_data(china_share=True), record_data(end_use="war")]
+    coded = code_items(batch, reference)
+    assert coded.indices == [0]
+    assert [index for index, _ in coded.invalid] == [1, 2]
+    for index, exc in coded.invalid:
+        with pytest.raises(ValidationError) as expected:
+            SupplierRecord.model_validate(batch[index])
+        assert exc.errors(include_context=False) == expected.value.errors(include_context=False)
+
+
+def test_canonical_rows_skip_supplier_record_but_odd_valid_rows_are_normalised(
+    reference: Reference,
+) -> None:
+    batch = [record_data(origin_country="cn", destination_country=" de "), record_data()]
+    coded = code_items(batch, reference)
+    assert coded.indices == [0, 1]
+    assert coded.columns.origin_country.tolist() == ["CN", "CN"]
+    assert coded.columns.destination_country.tolist() == ["DE", "DE"]
+
+
+def test_empty_batch(reference: Reference) -> None:
+    coded = code_items([], reference)
+    assert len(coded.columns) == 0
+    assert coded.indices == []
+    assert coded.invalid == []
