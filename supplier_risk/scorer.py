@@ -9,15 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
+from numpy.typing import NDArray
 
 from supplier_risk.explain import (
+    MAX_REASONS,
     REASON_MIN_LOGIT,
     RECOURSE_FIELDS,
     Candidates,
     ReasonContext,
     apply_candidates,
     first_lowering,
-    reasons_for,
+    reason_text,
     recourse_candidates,
 )
 from supplier_risk.features import (
@@ -27,8 +30,10 @@ from supplier_risk.features import (
     columns_from_records,
     derive_features,
 )
+from supplier_risk.reason_keys import context_codes, term_keys
 from supplier_risk.record import END_USES, LICENCE_ORDER, SUPPLIER_TYPE_ORDER, SupplierRecord
 from supplier_risk.reference import SENSITIVITY_LEVELS, Reference, load_reference
+from supplier_risk.result_json import ResultParts, ResultWriter
 from supplier_risk.scenarios import ScenarioBook, load_scenarios
 from supplier_risk.scoring import FloatArray, LoadedModel, Scores, load_model
 
@@ -65,6 +70,7 @@ class Scorer:
             "version": model.version,
             "sha256": model.sha256,
         }
+        self.writer = ResultWriter(model, self.model_ref)
 
     def reference_for(self, scenario: str | None) -> Reference:
         """Return the reference data a scenario implies (raises UnknownScenarioError)."""
@@ -97,81 +103,57 @@ class Scorer:
         self, scored: Scored, today: dt.date, *, reasons: bool = True, recourse: bool = True
     ) -> list[ResultDict]:
         """Shape a scored batch as contract results (reasons and recourse only when asked)."""
-        n = len(scored.columns)
-        changes = self.recourse(scored, today) if recourse else None
-        scores, features, columns = scored.scores, scored.features, scored.columns
-        # Plain lists, not NumPy scalars: indexing those costs more than the scoring itself.
-        probability = scores.probability.tolist()
-        labels = self.model.band_labels
-        band = [labels[b] for b in scores.band.tolist()]
-        contributions = scores.contributions
-        contribution_rows = contributions.tolist()
-        order_rows = np.argsort(-np.abs(contributions), axis=1, kind="stable").tolist()
-        as_of_text = np.datetime_as_string(features.as_of, unit="D").tolist()
-        controlled = (features.matrix[:, _COL["controlled"]] > 0.5).tolist()
-        rule_applied = features.rule_applied.tolist()
-        policy_version = scored.reference.policy.version
-        term_names = self.model.term_names
-        value_rows = list(zip(*self._term_values(scored), strict=True))
-        words = self._reasons(scored, contribution_rows, as_of_text) if reasons else [[]] * n
-        assumptions = self._assumptions(scored, today)
-        baseline = self.model.baseline_probability
-        supplier_id = columns.supplier_id.tolist()
-        out: list[ResultDict] = []
-        for i in range(n):
-            row_contributions = contribution_rows[i]
-            row_values = value_rows[i]
-            out.append(
-                {
-                    "supplier_id": supplier_id[i],
-                    "probability": probability[i],
-                    "risk_score": round(100 * probability[i]),
-                    "band": band[i],
-                    "baseline_probability": baseline,
-                    "contributions": [
-                        {
-                            "feature": term_names[k],
-                            "value": row_values[k],
-                            "contribution": row_contributions[k],
-                        }
-                        for k in order_rows[i]
-                    ],
-                    "reasons": words[i],
-                    "recourse": changes[i] if changes is not None else [],
-                    "assumptions": assumptions[i],
-                    "model": self.model_ref,
-                    "policy": {
-                        "version": policy_version,
-                        "as_of": as_of_text[i],
-                        "controlled": controlled[i],
-                        "rule_applied": rule_applied[i],
-                    },
-                    "scenario": scored.scenario,
-                }
-            )
-        return out
+        rows = self.results_json(scored, today, reasons=reasons, recourse=recourse)
+        parsed: list[ResultDict] = orjson.loads("[" + ",".join(rows) + "]")
+        return parsed
 
-    def _term_values(self, scored: Scored) -> list[list[Any]]:
-        """Return, per term, the record's value of its inputs as shown to a person."""
+    def results_json(
+        self, scored: Scored, today: dt.date, *, reasons: bool = True, recourse: bool = True
+    ) -> list[str]:
+        """Return each result of a scored batch as JSON text (reasons and recourse if asked)."""
+        features = scored.features
+        as_of_text: list[str] = np.datetime_as_string(features.as_of, unit="D").tolist()
+        parts = ResultParts(
+            supplier_id=scored.columns.supplier_id.tolist(),
+            probability=scored.scores.probability,
+            band=scored.scores.band,
+            contributions=scored.scores.contributions,
+            term_values=self._term_values(scored),
+            reasons=self._reasons(scored, as_of_text) if reasons else None,
+            recourse=self.recourse(scored, today) if recourse else None,
+            assumptions=self._assumptions(scored, today),
+            as_of=as_of_text,
+            controlled=(features.matrix[:, _COL["controlled"]] > 0.5).tolist(),
+            rule_applied=features.rule_applied.tolist(),
+            policy_version=scored.reference.policy.version,
+            scenario=scored.scenario,
+        )
+        return self.writer.rows(parts)
+
+    def _term_values(self, scored: Scored) -> list[list[str] | NDArray[Any]]:
+        """Return, per term, the record's value of its inputs as shown to a person.
+
+        Names come as lists of strings, numbers and flags as arrays (written a column at a time).
+        """
         matrix = scored.features.matrix
         columns = scored.columns
         licence = matrix[:, _COL["licence_type"]].astype(np.int64).tolist()
         supplier_type = matrix[:, _COL["supplier_type"]].astype(np.int64).tolist()
-        shown: dict[str, list[Any]] = {
-            "china_share": matrix[:, _COL["china_share"]].tolist(),
+        shown: dict[str, list[str] | NDArray[Any]] = {
+            "china_share": matrix[:, _COL["china_share"]],
             "licence_type": [LICENCE_ORDER[v] for v in licence],
             "end_use": [END_USES[v] for v in columns.end_use.tolist()],
-            "inventory_buffer_days": matrix[:, _COL["inventory_buffer_days"]].tolist(),
-            "alternate_suppliers": matrix[:, _COL["alternate_suppliers"]].astype(np.int64).tolist(),
+            "inventory_buffer_days": matrix[:, _COL["inventory_buffer_days"]],
+            "alternate_suppliers": matrix[:, _COL["alternate_suppliers"]].astype(np.int64),
             "supplier_type": [SUPPLIER_TYPE_ORDER[v] for v in supplier_type],
-            "controlled": (matrix[:, _COL["controlled"]] > 0.5).tolist(),
+            "controlled": matrix[:, _COL["controlled"]] > 0.5,
         }
-        out: list[list[Any]] = []
+        out: list[list[str] | NDArray[Any]] = []
         for term in self.model.file.terms:
             if len(term.features) == 1:
                 out.append(shown[term.features[0]])
             else:
-                a, b = (shown[f] for f in term.features)
+                a, b = (_as_list(shown[f]) for f in term.features)
                 out.append([f"{x}, {y}" for x, y in zip(a, b, strict=True)])
         return out
 
@@ -206,68 +188,69 @@ class Scorer:
             rule_applied=rule,
         )
 
-    def _reasons(
-        self, scored: Scored, contribution_rows: list[list[float]], as_of_text: list[str]
-    ) -> list[list[str]]:
-        """Return the plain-word reasons of each row."""
-        matrix = scored.features.matrix
-        rows = matrix.tolist()
-        material = scored.columns.material.tolist()
-        end_use = scored.columns.end_use.tolist()
-        rule_applied = scored.features.rule_applied.tolist()
-        term_names = self.model.term_names
+    def _reasons(self, scored: Scored, as_of_text: list[str]) -> list[list[str]]:
+        """Return the plain-word reasons of each row, as :func:`reasons_for` words them.
+
+        Each distinct situation of a term (rows equal in the facts its words read) is worded
+        once per batch; rows reuse the text.
+        """
+        contributions = scored.scores.contributions
+        terms = contributions.shape[1]
+        top = min(MAX_REASONS, terms)
+        order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
+        raising = np.take_along_axis(contributions, order, axis=1) >= REASON_MIN_LOGIT
+        names = self.model.term_names
+        keys = [
+            k.tolist() for k in term_keys(names, context_codes(scored.columns, scored.features))
+        ]
+        worded: list[dict[int, str]] = [{} for _ in range(terms)]
         out: list[list[str]] = []
-        for i, row in enumerate(rows):
-            if max(contribution_rows[i]) < REASON_MIN_LOGIT:
-                out.append([])
-                continue
-            context = self.row_context(row, material[i], end_use[i], as_of_text[i], rule_applied[i])
-            out.append(reasons_for(term_names, contribution_rows[i], context))
+        for i, (row_order, row_raising) in enumerate(
+            zip(order.tolist(), raising.tolist(), strict=True)
+        ):
+            words: list[str] = []
+            for k, raises in zip(row_order, row_raising, strict=True):
+                if not raises:
+                    break
+                text = worded[k].get(keys[k][i])
+                if text is None:
+                    context = self.reason_context(scored, i, as_of_text[i])
+                    text = worded[k][keys[k][i]] = reason_text(names[k], context)
+                words.append(text)
+            out.append(words)
         return out
 
     def _assumptions(self, scored: Scored, today: dt.date) -> list[list[str]]:
         """Return the assumptions each row's score rests on."""
         features, columns = scored.features, scored.columns
         matrix = features.matrix
-        share = matrix[:, _COL["china_share"]].tolist()
-        licence_now = matrix[:, _COL["licence_type"]].astype(np.int64).tolist()
-        licence_given = features.licence_given.tolist()
-        origin = columns.origin_country.tolist()
-        rows = zip(
-            features.china_share_defaulted.tolist(),
-            features.alternates_defaulted.tolist(),
-            features.supplier_type_defaulted.tolist(),
-            features.as_of_defaulted.tolist(),
-            features.rule_applied.tolist(),
-            features.destination_unknown_rule.tolist(),
-            features.policy_note.tolist(),
-            strict=True,
+        notes = (features.rule_applied, features.destination_unknown_rule, features.policy_note)
+        needs = (
+            features.china_share_defaulted
+            | features.alternates_defaulted
+            | features.supplier_type_defaulted
+            | features.as_of_defaulted
         )
-        return [
-            assumption_lines(
-                share_defaulted=share_defaulted,
-                origin=origin[i],
-                china_share=share[i],
-                alternates_defaulted=alternates_defaulted,
-                type_defaulted=type_defaulted,
-                as_of_defaulted=as_of_defaulted,
+        for column in notes:
+            needs |= column != None  # noqa: E711 (elementwise on an object array)
+        out: list[list[str]] = [[] for _ in range(len(columns))]
+        # Most rows assume nothing; only the others are put into words.
+        for i in np.flatnonzero(needs).tolist():
+            out[i] = assumption_lines(
+                share_defaulted=bool(features.china_share_defaulted[i]),
+                origin=columns.origin_country[i],
+                china_share=float(matrix[i, _COL["china_share"]]),
+                alternates_defaulted=bool(features.alternates_defaulted[i]),
+                type_defaulted=bool(features.supplier_type_defaulted[i]),
+                as_of_defaulted=bool(features.as_of_defaulted[i]),
                 today=today,
-                rule_applied=rule,
-                licence_given=LICENCE_ORDER[licence_given[i]],
-                licence_scored=LICENCE_ORDER[licence_now[i]],
-                destination_unknown_rule=unknown_rule,
-                policy_note=note,
+                rule_applied=features.rule_applied[i],
+                licence_given=LICENCE_ORDER[int(features.licence_given[i])],
+                licence_scored=LICENCE_ORDER[int(matrix[i, _COL["licence_type"]])],
+                destination_unknown_rule=features.destination_unknown_rule[i],
+                policy_note=features.policy_note[i],
             )
-            for i, (
-                share_defaulted,
-                alternates_defaulted,
-                type_defaulted,
-                as_of_defaulted,
-                rule,
-                unknown_rule,
-                note,
-            ) in enumerate(rows)
-        ]
+        return out
 
     def _candidate_matrix(
         self, scored: Scored, candidates: Candidates, today: dt.date
@@ -329,6 +312,10 @@ class Scorer:
                 {"change": {field: value}, "probability": probability, "band": labels[band]}
             )
         return out
+
+
+def _as_list(values: list[str] | NDArray[Any]) -> list[Any]:
+    return values if isinstance(values, list) else values.tolist()
 
 
 def assumption_lines(

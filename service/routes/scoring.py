@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -108,16 +109,17 @@ def _batch_work(
     """Validate, score and serialise a batch (in a worker thread when it is large)."""
     scorer = serving.scorer
     batch = parse_batch(body, max_items, scorer.reference)
-    results: list[dict[str, Any]] = []
+    rows: list[str] = []
+    bands: Counter[str] = Counter()
     if batch.indices:
         scored = scorer.score_columns(batch.columns, today, scenario)
-        results = scorer.results(scored, today, reasons=batch.explain, recourse=batch.explain)
-    errors = [e.model_dump() for e in batch.errors]
-    return _BatchDone(
-        orjson.dumps({"results": results, "errors": errors}),
-        Counter(r["band"] for r in results),
-        len(batch.errors),
-    )
+        rows = scorer.results_json(scored, today, reasons=batch.explain, recourse=batch.explain)
+        labels = scorer.model.band_labels
+        counts = np.bincount(scored.scores.band, minlength=len(labels)).tolist()
+        bands.update({label: count for label, count in zip(labels, counts, strict=True) if count})
+    errors = orjson.dumps([e.model_dump() for e in batch.errors]).decode()
+    payload = f'{{"results":[{",".join(rows)}],"errors":{errors}}}'.encode()
+    return _BatchDone(payload, bands, len(batch.errors))
 
 
 @router.post(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import orjson
 import pytest
 
 from supplier_risk.explain import REASON_MIN_LOGIT
+from supplier_risk.features import columns_from_records
 from supplier_risk.record import SupplierRecord
 from supplier_risk.results import ScoreResult
 from supplier_risk.scorer import Scorer
@@ -98,3 +100,20 @@ def test_reasons_never_warn_of_refusal_for_a_benign_combination(
         text = " ".join(result["reasons"])
         assert "refuse or delay most" not in text
         assert "may run out before the next approval" not in text
+
+
+def test_results_json_keeps_the_contract_field_order_and_escapes_text(
+    scorer: Scorer, make_record: Make
+) -> None:
+    awkward = ['quote " and backslash \\', "comma, ], [", "tab\tnewline\n", "ü ≠ 💡"]
+    records = [make_record(supplier_id=name) for name in awkward]
+    scored = scorer.score_columns(columns_from_records(records, scorer.reference), TODAY)
+    rows = [orjson.loads(row) for row in scorer.results_json(scored, TODAY)]
+    assert [row["supplier_id"] for row in rows] == awkward
+    assert [list(row) for row in rows] == [list(ScoreResult.model_fields)] * len(records)
+    assert list(rows[0]["policy"]) == ["version", "as_of", "controlled", "rule_applied"]
+
+
+def test_results_json_of_an_empty_batch(scorer: Scorer) -> None:
+    scored = scorer.score_columns(columns_from_records([], scorer.reference), TODAY)
+    assert scorer.results_json(scored, TODAY) == []

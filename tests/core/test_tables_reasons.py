@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from supplier_risk.batch_reasons import REASON_KEYS
 from supplier_risk.explain import ReasonContext, reason_text
+from supplier_risk.reason_keys import REASON_KEYS
 from supplier_risk.scorer import Scorer
 
 BASE = ReasonContext(

@@ -1,0 +1,136 @@
+"""A scored batch written straight to JSON text, column by column, without a dict per result.
+
+Building a dict per result and per contribution, then serialising them, was most of the time
+a 1,000-supplier batch took. Here numbers are formatted a whole column at a time by orjson,
+repeated texts (labels, reason sentences, contribution values of a term) are escaped once per
+batch, and each result is one f-string. Tests check that every row parses to exactly what the
+one-record path returns for the same record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+
+from supplier_risk.scoring import LoadedModel
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ResultParts:
+    """What a batch's results say, column by column."""
+
+    supplier_id: list[str]
+    probability: FloatArray
+    band: NDArray[np.int64]
+    contributions: FloatArray
+    """shape (n, number of terms)"""
+    term_values: list[list[str] | NDArray[Any]]
+    """per term, each row's value of its inputs as shown to a person"""
+    reasons: list[list[str]] | None
+    recourse: list[list[dict[str, Any]]] | None
+    assumptions: list[list[str]]
+    as_of: list[str]
+    controlled: list[bool]
+    rule_applied: list[str | None]
+    policy_version: str
+    scenario: str | None
+
+
+def json_text(value: Any) -> str:
+    """Return one value as JSON text."""
+    return orjson.dumps(value).decode()
+
+
+def number_texts(values: FloatArray | list[Any]) -> list[str]:
+    """Return each number (or true/false) of a column as JSON text, formatted in one call."""
+    if len(values) == 0:
+        return []
+    array = np.ascontiguousarray(values)  # orjson writes only C-contiguous arrays
+    return orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
+
+
+def value_texts(values: list[str] | NDArray[Any]) -> list[str]:
+    """Return a column of names (escaped once per distinct name) or numbers as JSON texts."""
+    if isinstance(values, list):
+        escaped = {v: json_text(v) for v in set(values)}
+        return [escaped[v] for v in values]
+    return number_texts(values)
+
+
+def _lists(rows: list[list[Any]]) -> list[str]:
+    """Return each row's list as JSON text (most are empty)."""
+    return [json_text(row) if row else "[]" for row in rows]
+
+
+def _reason_lists(rows: list[list[str]]) -> list[str]:
+    escaped: dict[str, str] = {}
+    out = []
+    for row in rows:
+        if not row:
+            out.append("[]")
+            continue
+        parts = []
+        for text in row:
+            part = escaped.get(text)
+            if part is None:
+                part = escaped[text] = json_text(text)
+            parts.append(part)
+        out.append("[" + ",".join(parts) + "]")
+    return out
+
+
+class ResultWriter:
+    """Writes a model's results as JSON text; the parts that never change are written once."""
+
+    def __init__(self, model: LoadedModel, model_ref: dict[str, Any]) -> None:
+        self.prefixes = [f'{{"feature":{json_text(name)},"value":' for name in model.term_names]
+        self.bands = [json_text(label) for label in model.band_labels]
+        self.baseline = json_text(model.baseline_probability)
+        self.model_ref = json_text(model_ref)
+
+    def rows(self, parts: ResultParts) -> list[str]:
+        """Return each result as a JSON object, in batch order."""
+        n = len(parts.supplier_id)
+        if n == 0:
+            return []
+        cells = [
+            [
+                f'{prefix}{value},"contribution":{contribution}}}'
+                for value, contribution in zip(
+                    value_texts(values), number_texts(column), strict=True
+                )
+            ]
+            for prefix, values, column in zip(
+                self.prefixes, parts.term_values, parts.contributions.T, strict=True
+            )
+        ]
+        order = np.argsort(-np.abs(parts.contributions), axis=1, kind="stable").tolist()
+        contributions = [
+            ",".join([cells[k][i] for k in row_order]) for i, row_order in enumerate(order)
+        ]
+        probability = number_texts(parts.probability)
+        risk_score = number_texts(np.rint(100 * parts.probability).astype(np.int64))
+        band = [self.bands[b] for b in parts.band.tolist()]
+        reasons = _reason_lists(parts.reasons) if parts.reasons is not None else ["[]"] * n
+        recourse = _lists(parts.recourse) if parts.recourse is not None else ["[]"] * n
+        assumptions = _lists(parts.assumptions)
+        rules = {r: json_text(r) for r in set(parts.rule_applied)}
+        controlled = ["true" if c else "false" for c in parts.controlled]
+        head = f'"baseline_probability":{self.baseline},"contributions":['
+        model = f'"model":{self.model_ref},"policy":{{"version":{json_text(parts.policy_version)}'
+        tail = f'"scenario":{json_text(parts.scenario)}}}'
+        ids = [json_text(s) for s in parts.supplier_id]
+        return [
+            f'{{"supplier_id":{ids[i]},"probability":{probability[i]},'
+            f'"risk_score":{risk_score[i]},"band":{band[i]},{head}{contributions[i]}],'
+            f'"reasons":{reasons[i]},"recourse":{recourse[i]},"assumptions":{assumptions[i]},'
+            f'{model},"as_of":"{parts.as_of[i]}","controlled":{controlled[i]},'
+            f'"rule_applied":{rules[parts.rule_applied[i]]}}},{tail}'
+            for i in range(n)
+        ]
