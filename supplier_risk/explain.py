@@ -49,30 +49,34 @@ def recourse_candidates(columns: RecordColumns, china_share: NDArray[np.float64]
     """Return the changes worth trying for each record, ordered by record, field, then nearness."""
     n = len(columns)
     alternates = np.where(np.isnan(columns.alternates), 0.0, columns.alternates)
-    blocks: list[tuple[int, int, NDArray[np.bool_], float | NDArray[np.float64]]] = []
-    for k, target in enumerate(BUFFER_TARGETS):
-        blocks.append((0, k, columns.buffer_days < target, float(target)))
-    for k, step in enumerate(ALTERNATE_STEPS):
-        blocks.append((1, k, alternates + step <= 1000, alternates + step))
-    for k, name in enumerate(LICENCE_TARGETS):
-        code = LICENCE_ORDER.index(name)
-        blocks.append((2, k, columns.licence > code, float(code)))
-    for k, target in enumerate(CHINA_SHARE_TARGETS):
-        blocks.append((3, k, china_share > target, float(target)))
-    rows, fields, ranks, values = [], [], [], []
-    for field, rank, mask, value in blocks:
-        hit = np.flatnonzero(mask)
-        rows.append(hit)
-        fields.append(np.full(hit.size, field, dtype=np.int64))
-        ranks.append(np.full(hit.size, rank, dtype=np.int64))
-        full = np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
-        values.append(full[hit])
-    row = np.concatenate(rows) if rows else np.empty(0, np.int64)
-    field_arr = np.concatenate(fields) if fields else np.empty(0, np.int64)
-    rank_arr = np.concatenate(ranks) if ranks else np.empty(0, np.int64)
-    value_arr = np.concatenate(values) if values else np.empty(0, np.float64)
-    order = np.lexsort((rank_arr, field_arr, row))
-    return Candidates(row[order], field_arr[order], value_arr[order])
+    buffer = np.array(BUFFER_TARGETS, dtype=np.float64)
+    steps = np.array(ALTERNATE_STEPS, dtype=np.float64)
+    licence = np.array([LICENCE_ORDER.index(name) for name in LICENCE_TARGETS], dtype=np.float64)
+    share = np.array(CHINA_SHARE_TARGETS, dtype=np.float64)
+    # One column per (field, target), in field then nearness order: np.nonzero walks the
+    # matrix row by row, so the candidates come out ordered by record, field and nearness.
+    values = np.hstack(
+        [
+            np.broadcast_to(buffer, (n, buffer.size)),
+            alternates[:, None] + steps,
+            np.broadcast_to(licence, (n, licence.size)),
+            np.broadcast_to(share, (n, share.size)),
+        ]
+    )
+    wanted = np.hstack(
+        [
+            columns.buffer_days[:, None] < buffer,
+            alternates[:, None] + steps <= 1000,
+            columns.licence[:, None] > licence,
+            china_share[:, None] > share,
+        ]
+    )
+    field_of = np.repeat(
+        np.arange(len(RECOURSE_FIELDS), dtype=np.int64),
+        [buffer.size, steps.size, licence.size, share.size],
+    )
+    row, column = np.nonzero(wanted)
+    return Candidates(row.astype(np.int64), field_of[column], values[row, column])
 
 
 def apply_candidates(columns: RecordColumns, candidates: Candidates) -> RecordColumns:
@@ -100,9 +104,12 @@ def first_lowering(
     return hit[first]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReasonContext:
-    """What a reason may mention about one record."""
+    """What a reason may mention about one record.
+
+    Not frozen: a batch builds hundreds, and a frozen dataclass's __init__ costs twice as much.
+    """
 
     material: str
     material_description: str

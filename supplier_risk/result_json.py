@@ -32,8 +32,10 @@ class ResultParts:
     """shape (n, number of terms)"""
     term_values: list[list[str] | NDArray[Any]]
     """per term, each row's value of its inputs as shown to a person"""
-    reasons: list[list[str]] | None
-    recourse: list[list[dict[str, Any]]] | None
+    reasons: list[str] | None
+    """each row's reasons as a JSON list"""
+    recourse: list[str] | None
+    """each row's recourse as a JSON list"""
     assumptions: list[list[str]]
     as_of: list[str]
     controlled: list[bool]
@@ -68,23 +70,6 @@ def _lists(rows: list[list[Any]]) -> list[str]:
     return [json_text(row) if row else "[]" for row in rows]
 
 
-def _reason_lists(rows: list[list[str]]) -> list[str]:
-    escaped: dict[str, str] = {}
-    out = []
-    for row in rows:
-        if not row:
-            out.append("[]")
-            continue
-        parts = []
-        for text in row:
-            part = escaped.get(text)
-            if part is None:
-                part = escaped[text] = json_text(text)
-            parts.append(part)
-        out.append("[" + ",".join(parts) + "]")
-    return out
-
-
 class ResultWriter:
     """Writes a model's results as JSON text; the parts that never change are written once."""
 
@@ -117,8 +102,8 @@ class ResultWriter:
         probability = number_texts(parts.probability)
         risk_score = number_texts(np.rint(100 * parts.probability).astype(np.int64))
         band = [self.bands[b] for b in parts.band.tolist()]
-        reasons = _reason_lists(parts.reasons) if parts.reasons is not None else ["[]"] * n
-        recourse = _lists(parts.recourse) if parts.recourse is not None else ["[]"] * n
+        reasons = parts.reasons if parts.reasons is not None else ["[]"] * n
+        recourse = parts.recourse if parts.recourse is not None else ["[]"] * n
         assumptions = _lists(parts.assumptions)
         rules = {r: json_text(r) for r in set(parts.rule_applied)}
         controlled = ["true" if c else "false" for c in parts.controlled]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pandas as pd
 from numpy.typing import NDArray
 
 from supplier_risk.explain import (
@@ -33,7 +34,7 @@ from supplier_risk.features import (
 from supplier_risk.reason_keys import context_codes, term_keys
 from supplier_risk.record import END_USES, LICENCE_ORDER, SUPPLIER_TYPE_ORDER, SupplierRecord
 from supplier_risk.reference import SENSITIVITY_LEVELS, Reference, load_reference
-from supplier_risk.result_json import ResultParts, ResultWriter
+from supplier_risk.result_json import ResultParts, ResultWriter, json_text, number_texts
 from supplier_risk.scenarios import ScenarioBook, load_scenarios
 from supplier_risk.scoring import FloatArray, LoadedModel, Scores, load_model
 
@@ -42,6 +43,7 @@ ResultDict = dict[str, Any]
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 _FIELD = {name: i for i, name in enumerate(RECOURSE_FIELDS)}
+_SEPARATORS = np.array(["", ","], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,8 @@ class Scorer:
             band=scored.scores.band,
             contributions=scored.scores.contributions,
             term_values=self._term_values(scored),
-            reasons=self._reasons(scored, as_of_text) if reasons else None,
-            recourse=self.recourse(scored, today) if recourse else None,
+            reasons=self._reasons_json(scored, as_of_text) if reasons else None,
+            recourse=self.recourse_json(scored, today) if recourse else None,
             assumptions=self._assumptions(scored, today),
             as_of=as_of_text,
             controlled=(features.matrix[:, _COL["controlled"]] > 0.5).tolist(),
@@ -188,36 +190,39 @@ class Scorer:
             rule_applied=rule,
         )
 
-    def _reasons(self, scored: Scored, as_of_text: list[str]) -> list[list[str]]:
-        """Return the plain-word reasons of each row, as :func:`reasons_for` words them.
+    def _reasons_json(self, scored: Scored, as_of_text: list[str]) -> list[str]:
+        """Return each row's plain-word reasons as a JSON list, as :func:`reasons_for` words them.
 
-        Each distinct situation of a term (rows equal in the facts its words read) is worded
-        once per batch; rows reuse the text.
+        A row's reasons are its largest risk-raising terms. Each distinct situation of a term
+        (rows equal in the facts its words read) is worded once per batch.
         """
         contributions = scored.scores.contributions
-        terms = contributions.shape[1]
+        n, terms = contributions.shape
         top = min(MAX_REASONS, terms)
         order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
         raising = np.take_along_axis(contributions, order, axis=1) >= REASON_MIN_LOGIT
         names = self.model.term_names
-        keys = [
-            k.tolist() for k in term_keys(names, context_codes(scored.columns, scored.features))
-        ]
-        worded: list[dict[int, str]] = [{} for _ in range(terms)]
-        out: list[list[str]] = []
-        for i, (row_order, row_raising) in enumerate(
-            zip(order.tolist(), raising.tolist(), strict=True)
-        ):
-            words: list[str] = []
-            for k, raises in zip(row_order, row_raising, strict=True):
-                if not raises:
-                    break
-                text = worded[k].get(keys[k][i])
-                if text is None:
-                    context = self.reason_context(scored, i, as_of_text[i])
-                    text = worded[k][keys[k][i]] = reason_text(names[k], context)
-                words.append(text)
-            out.append(words)
+        codes = context_codes(scored.columns, scored.features)
+        texts = np.full((n, terms), "", dtype=object)
+        for k in range(terms):
+            rows = np.flatnonzero(((order == k) & raising).any(axis=1))
+            if rows.size == 0:
+                continue
+            group, _ = pd.factorize(term_keys((names[k],), codes, rows)[0])
+            example = np.empty(int(group.max()) + 1, dtype=np.int64)
+            example[group] = rows  # any row of a group stands for it
+            words = [
+                json_text(reason_text(names[k], self.reason_context(scored, r, as_of_text[r])))
+                for r in example.tolist()
+            ]
+            texts[rows, k] = np.array(words, dtype=object)[group]
+        # A slot that does not raise is '' and so are all after it (terms come largest first).
+        picked = np.take_along_axis(texts, order, axis=1)
+        joined = np.full(n, "[", dtype=object)
+        for slot in range(top):
+            separator = _SEPARATORS[raising[:, slot].view(np.int8)] if slot else ""
+            joined = joined + separator + picked[:, slot]
+        out: list[str] = (joined + "]").tolist()
         return out
 
     def _assumptions(self, scored: Scored, today: dt.date) -> list[list[str]]:
@@ -275,10 +280,10 @@ class Scorer:
             matrix[policy] = derive_features(changed, scored.reference, today).matrix
         return matrix
 
-    def recourse(self, scored: Scored, today: dt.date) -> list[list[ResultDict]]:
-        """Return, per record, the nearest change to each actionable field that lowers the band."""
+    def recourse_json(self, scored: Scored, today: dt.date) -> list[str]:
+        """Return, per record as a JSON list, the nearest change per field that lowers the band."""
         n = len(scored.columns)
-        out: list[list[ResultDict]] = [[] for _ in range(n)]
+        out = ["[]"] * n
         china_share = scored.features.matrix[:, _COL["china_share"]]
         candidates = recourse_candidates(scored.columns, china_share)
         # A supplier already in the lowest band has no lower band to reach.
@@ -291,26 +296,30 @@ class Scorer:
             return out
         result = self.model.score(self._candidate_matrix(scored, candidates, today))
         chosen = first_lowering(candidates, result.band, scored.scores.band)
-        rows = candidates.row[chosen].tolist()
-        fields = candidates.field[chosen].tolist()
-        raw_values = candidates.value[chosen].tolist()
-        probabilities = result.probability[chosen].tolist()
-        bands = result.band[chosen].tolist()
-        labels = self.model.band_labels
+        probabilities = number_texts(result.probability[chosen])
+        bands = self.writer.bands
+        changes: dict[int, list[str]] = {}
         for row, field_code, raw, probability, band in zip(
-            rows, fields, raw_values, probabilities, bands, strict=True
+            candidates.row[chosen].tolist(),
+            candidates.field[chosen].tolist(),
+            candidates.value[chosen].tolist(),
+            probabilities,
+            result.band[chosen].tolist(),
+            strict=True,
         ):
             field = RECOURSE_FIELDS[field_code]
-            value: float | int | str
             if field == "licence_type":
-                value = LICENCE_ORDER[int(raw)]
+                value = f'"{LICENCE_ORDER[int(raw)]}"'
             elif field == "alternate_suppliers":
-                value = int(raw)
+                value = str(int(raw))
             else:
-                value = raw
-            out[row].append(
-                {"change": {field: value}, "probability": probability, "band": labels[band]}
+                value = json_text(raw)
+            changes.setdefault(row, []).append(
+                f'{{"change":{{"{field}":{value}}},"probability":{probability},'
+                f'"band":{bands[band]}}}'
             )
+        for row, items in changes.items():
+            out[row] = "[" + ",".join(items) + "]"
         return out
 
 
