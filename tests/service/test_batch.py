@@ -94,6 +94,48 @@ def test_batch_lists_a_nan_row_and_scores_the_rest(client: TestClient) -> None:
     assert "finite number" in body["errors"][0]["errors"][0]["message"]
 
 
+def test_batch_handles_odd_but_valid_rows_and_integers_beyond_64_bits(client: TestClient) -> None:
+    # orjson refuses integers beyond 64 bits, so this body takes the second parser; the
+    # lower-case countries take SupplierRecord's path, which normalises them.
+    text = (
+        '{"suppliers": [{"supplier_id": "BIG", "material": "dy_oxide", "origin_country": "CN",'
+        ' "licence_type": "general", "end_use": "medical", "inventory_buffer_days": 5,'
+        ' "alternate_suppliers": 100000000000000000000000},'
+        ' {"supplier_id": "low", "material": "dy_oxide", "origin_country": "cn",'
+        ' "destination_country": " de ", "licence_type": "general", "end_use": "medical",'
+        ' "inventory_buffer_days": 5}]}'
+    )
+    response = client.post(
+        "/v1/score/batch", content=text.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert [r["supplier_id"] for r in body["results"]] == ["low"]
+    single = client.post(
+        "/v1/score",
+        json=record_data(
+            supplier_id="low",
+            material="dy_oxide",
+            origin_country="CN",
+            destination_country="DE",
+            licence_type="general",
+            end_use="medical",
+            inventory_buffer_days=5,
+            china_share=None,
+            alternate_suppliers=None,
+            supplier_type=None,
+            supplier_name=None,
+            as_of=None,
+        ),
+    )
+    scored, expected = body["results"][0], single.json()
+    assert scored["probability"] == pytest.approx(expected["probability"], abs=1e-12)
+    for key in ("band", "reasons", "assumptions", "policy"):
+        assert scored[key] == expected[key]
+    assert [(e["index"], e["supplier_id"]) for e in body["errors"]] == [(0, "BIG")]
+    assert body["errors"][0]["errors"][0]["field"] == "alternate_suppliers"
+
+
 def test_batch_over_max_items_is_413(settings: Settings) -> None:
     limited = settings.model_copy(update={"max_batch_items": 3})
     with TestClient(create_app(limited)) as client:
