@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from supplier_risk.batch_reasons import joined_reasons, top_reasons
+from supplier_risk.batch_reasons import joined_reasons
 from supplier_risk.compare import COMPARE_COLUMNS, Comparison, PreviousRun
 from supplier_risk.errors import InputFileError
 from supplier_risk.record import RECORD_FIELDS
@@ -191,9 +191,7 @@ class BatchRun:
             probability[rows] = _probability_text(p)
             risk[rows] = _RISK_TEXT[np.rint(100.0 * p).astype(np.int64)]
             band[rows] = labels[band_code]
-            plain, safe = joined_reasons(
-                top_reasons(self.scorer, scored, TOP_REASONS), self._safe_cell
-            )
+            plain, safe = joined_reasons(self.scorer, scored, TOP_REASONS, self._safe_cell)
             reasons[rows] = safe if for_csv else plain
             weight = self._weights(chunk, rows)
             origin = scored.columns.origin_country

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from supplier_risk.result_json import ResultParts, ResultWriter, json_text, numb
 from supplier_risk.scenarios import ScenarioBook, load_scenarios
 from supplier_risk.scoring import FloatArray, LoadedModel, Scores, load_model
 
+ObjArray = NDArray[np.object_]
 ResultDict = dict[str, Any]
 """A result shaped as :class:`supplier_risk.results.ScoreResult` (plain data, for speed)."""
 
@@ -121,7 +122,7 @@ class Scorer:
             band=scored.scores.band,
             contributions=scored.scores.contributions,
             term_values=self._term_values(scored),
-            reasons=self._reasons_json(scored, as_of_text) if reasons else None,
+            reasons=self._reasons_json(scored) if reasons else None,
             recourse=self.recourse_json(scored, today) if recourse else None,
             assumptions=self._assumptions(scored, today),
             as_of=as_of_text,
@@ -190,15 +191,18 @@ class Scorer:
             rule_applied=rule,
         )
 
-    def _reasons_json(self, scored: Scored, as_of_text: list[str]) -> list[str]:
-        """Return each row's plain-word reasons as a JSON list, as :func:`reasons_for` words them.
+    def reason_slots(
+        self, scored: Scored, top: int, word: Callable[[str], str] = str
+    ) -> tuple[NDArray[np.bool_], ObjArray]:
+        """Return each row's first ``top`` reasons, largest first, as :func:`reasons_for` has them.
 
-        A row's reasons are its largest risk-raising terms. Each distinct situation of a term
-        (rows equal in the facts its words read) is worded once per batch.
+        Returns which slots hold a reason, shape (n, top), and their texts passed through
+        ``word`` ('' where a slot is empty; a slot is empty only after all the full ones). Rows
+        equal in the facts a term's words read share one text, worded once per batch.
         """
         contributions = scored.scores.contributions
         n, terms = contributions.shape
-        top = min(MAX_REASONS, terms)
+        top = min(top, terms)
         order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
         raising = np.take_along_axis(contributions, order, axis=1) >= REASON_MIN_LOGIT
         names = self.model.term_names
@@ -211,15 +215,19 @@ class Scorer:
             group, _ = pd.factorize(term_keys((names[k],), codes, rows)[0])
             example = np.empty(int(group.max()) + 1, dtype=np.int64)
             example[group] = rows  # any row of a group stands for it
+            as_of = np.datetime_as_string(scored.features.as_of[example], unit="D").tolist()
             words = [
-                json_text(reason_text(names[k], self.reason_context(scored, r, as_of_text[r])))
-                for r in example.tolist()
+                word(reason_text(names[k], self.reason_context(scored, r, day)))
+                for r, day in zip(example.tolist(), as_of, strict=True)
             ]
             texts[rows, k] = np.array(words, dtype=object)[group]
-        # A slot that does not raise is '' and so are all after it (terms come largest first).
-        picked = np.take_along_axis(texts, order, axis=1)
-        joined = np.full(n, "[", dtype=object)
-        for slot in range(top):
+        return raising, np.take_along_axis(texts, order, axis=1)
+
+    def _reasons_json(self, scored: Scored) -> list[str]:
+        """Return each row's plain-word reasons as a JSON list."""
+        raising, picked = self.reason_slots(scored, MAX_REASONS, json_text)
+        joined = np.full(len(scored.columns), "[", dtype=object)
+        for slot in range(picked.shape[1]):
             separator = _SEPARATORS[raising[:, slot].view(np.int8)] if slot else ""
             joined = joined + separator + picked[:, slot]
         out: list[str] = (joined + "]").tolist()
