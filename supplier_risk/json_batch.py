@@ -43,7 +43,6 @@ _NUMBER: frozenset[type] = frozenset({int, float})
 _OPTIONAL_NUMBER: frozenset[type] = frozenset({int, float, type(None)})
 _OPTIONAL_INT: frozenset[type] = frozenset({int, type(None)})
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NOT_A_DATE = np.datetime64("NaT", "D")
 
 Column = list[Any]
 RowCheck = Callable[[Any], bool]
@@ -173,8 +172,8 @@ def _codes(column: Column, codes: dict[Any, int]) -> np.ndarray[Any, np.dtype[np
 
 def _days(column: Column) -> np.ndarray[Any, np.dtype[np.datetime64]]:
     """Return each value (a YYYY-MM-DD text, a date or None) as datetime64[D]."""
-    day = {v: _NOT_A_DATE if v is None else np.datetime64(v, "D") for v in set(column)}
-    return np.array([day[v] for v in column], dtype="datetime64[D]")
+    text = [v if type(v) is str else ("NaT" if v is None else v.isoformat()) for v in column]
+    return np.array(text, dtype="datetime64[D]")
 
 
 def code_items(items: Sequence[Any], reference: Reference) -> CodedItems:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pandas as pd
 from numpy.typing import NDArray
 
 from supplier_risk.scoring import LoadedModel
@@ -70,6 +71,34 @@ def _lists(rows: list[list[Any]]) -> list[str]:
     return [json_text(row) if row else "[]" for row in rows]
 
 
+def contribution_cells(
+    prefix: str, values: list[str] | NDArray[Any], column: FloatArray
+) -> list[str]:
+    """Return each row's contribution object for one term, as JSON text.
+
+    A term shown by name (a licence, an end use) has a handful of distinct names, and its
+    contribution follows from the name: such cells are written once per name, after checking
+    that the contributions do follow.
+    """
+    if isinstance(values, list):
+        codes, names = pd.factorize(np.asarray(values, dtype=object))
+        first = np.empty(len(names), dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each name's first row
+        if np.array_equal(column, column[first][codes]):
+            written = [
+                f'{prefix}{json_text(name)},"contribution":{contribution}}}'
+                for name, contribution in zip(
+                    names.tolist(), number_texts(column[first]), strict=True
+                )
+            ]
+            out: list[str] = np.asarray(written, dtype=object)[codes].tolist()
+            return out
+    return [
+        f'{prefix}{value},"contribution":{contribution}}}'
+        for value, contribution in zip(value_texts(values), number_texts(column), strict=True)
+    ]
+
+
 class ResultWriter:
     """Writes a model's results as JSON text; the parts that never change are written once."""
 
@@ -85,12 +114,7 @@ class ResultWriter:
         if n == 0:
             return []
         cells = [
-            [
-                f'{prefix}{value},"contribution":{contribution}}}'
-                for value, contribution in zip(
-                    value_texts(values), number_texts(column), strict=True
-                )
-            ]
+            contribution_cells(prefix, values, column)
             for prefix, values, column in zip(
                 self.prefixes, parts.term_values, parts.contributions.T, strict=True
             )

@@ -302,7 +302,11 @@ class Scorer:
             )
         if len(candidates) == 0:
             return out
-        result = self.model.score(self._candidate_matrix(scored, candidates, today))
+        result = self.model.rescore(
+            self._candidate_matrix(scored, candidates, today),
+            scored.features.matrix[candidates.row],
+            scored.scores.contributions[candidates.row],
+        )
         chosen = first_lowering(candidates, result.band, scored.scores.band)
         probabilities = number_texts(result.probability[chosen])
         bands = self.writer.bands

@@ -124,6 +124,26 @@ class LoadedModel:
         band = np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
         return Scores(logit, probability, contributions, band)
 
+    def rescore(
+        self, matrix: FloatArray, base_matrix: FloatArray, base_contributions: FloatArray
+    ) -> Scores:
+        """Score rows that differ from scored base rows in a few inputs; the same as score().
+
+        Only the terms whose inputs changed are looked up again; the others keep the base
+        row's contribution, which is the value a lookup would return. The sum is taken as in
+        score(), so the result is identical to it, to the last bit.
+        """
+        contributions = base_contributions.copy()
+        changed = matrix != base_matrix
+        for k, term in enumerate(self.terms):
+            rows = np.flatnonzero(changed[:, term.columns].any(axis=1))
+            if rows.size:
+                contributions[rows, k] = term.lookup(matrix[rows])
+        logit = self.intercept + contributions.sum(axis=1)
+        probability = sigmoid(logit)
+        band = np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
+        return Scores(logit, probability, contributions, band)
+
     def logit_of(self, matrix: FloatArray) -> FloatArray:
         """Return only the log-odds of each row (no contributions kept)."""
         logit = np.full(matrix.shape[0], self.intercept, dtype=np.float64)

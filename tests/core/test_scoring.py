@@ -111,6 +111,23 @@ def test_contributions_add_up_to_logit(scorer: Scorer) -> None:
     assert np.max(np.abs(scores.contributions.sum(axis=1) - (recovered - baseline))) <= 1e-9
 
 
+def test_rescore_equals_score_to_the_last_bit(scorer: Scorer) -> None:
+    base = random_matrix(4_000, seed=3)
+    changed = base.copy()
+    other = random_matrix(4_000, seed=4)
+    rng = np.random.default_rng(5)
+    # each row changes none, one or two of its inputs
+    for _ in range(2):
+        column = rng.integers(0, base.shape[1], size=base.shape[0])
+        keep = rng.random(base.shape[0]) < 0.3
+        rows = np.flatnonzero(~keep)
+        changed[rows, column[rows]] = other[rows, column[rows]]
+    expected = scorer.model.score(changed)
+    got = scorer.model.rescore(changed, base, scorer.model.score(base).contributions)
+    for name in ("logit", "probability", "contributions", "band"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+
+
 def test_score_one_equals_numpy_path(scorer: Scorer) -> None:
     matrix = random_matrix(3_000, seed=2)
     scores = scorer.model.score(matrix)
