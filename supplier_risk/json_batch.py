@@ -179,12 +179,13 @@ def _days(column: Column) -> np.ndarray[Any, np.dtype[np.datetime64]]:
 def code_items(items: Sequence[Any], reference: Reference) -> CodedItems:
     """Validate a batch's items and code the valid ones as columns, in batch order."""
     # A missing required field shows as None in its column, which every check refuses.
-    shaped = [type(item) is dict and _FIELDS.issuperset(item) for item in items]
-    rows: list[dict[str, Any]] = [
-        item if ok else {} for item, ok in zip(items, shaped, strict=True)
-    ]
+    rows: Sequence[dict[str, Any]] = items
+    odd: set[int] = set()
+    if not (set(map(type, items)) <= {dict} and all(map(_FIELDS.issuperset, items))):
+        shaped = [type(item) is dict and _FIELDS.issuperset(item) for item in items]
+        rows = [item if ok else {} for item, ok in zip(items, shaped, strict=True)]
+        odd = {i for i, ok in enumerate(shaped) if not ok}
     columns = {name: list(map(dict.get, rows, repeat(name))) for name in RECORD_FIELDS}
-    odd = {i for i, ok in enumerate(shaped) if not ok}
     for name, (column_ok, row_ok) in _checks(reference).items():
         odd.update(_bad_rows(columns[name], column_ok, row_ok))
     invalid: list[tuple[int, ValidationError]] = []
