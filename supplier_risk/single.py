@@ -402,16 +402,18 @@ class SingleScorer:
                         break
                 continue
             # Risk never rises along these values (checked on the model's tables at start),
-            # so the values that lower the band are a suffix: find its start by bisection.
+            # so the values that lower the band are a suffix: find its start by bisection,
+            # trying the farthest value first (where it does not lower the band, none does).
             low, high, found = 0, len(values), None
+            middle = high - 1
             while low < high:
-                middle = (low + high) // 2
                 changed_row[column] = float(values[middle])
                 probability, lowered = evaluate(changed_row, uses)
                 if lowered < band:
                     found, high = (values[middle], probability, lowered), middle
                 else:
                     low = middle + 1
+                middle = (low + high) // 2
             if found is not None:
                 value, probability, lowered = found
                 out.append(
