@@ -67,23 +67,19 @@ class KeyRing:
         return found
 
 
-class EdgeHeaders:
-    """The headers the edge reads, found in one pass (the first of each, as sent)."""
-
-    __slots__ = ("content_length", "content_type", "request_id")
-
-    def __init__(self, headers: Iterable[tuple[bytes, bytes]]) -> None:
-        request_id = length = kind = None
-        for name, value in headers:
-            if name == REQUEST_ID_HEADER:
-                request_id = request_id if request_id is not None else bytes(value)
-            elif name == b"content-length":
-                length = length if length is not None else bytes(value)
-            elif name == b"content-type":
-                kind = kind if kind is not None else bytes(value)
-        self.request_id: bytes | None = request_id
-        self.content_length: bytes | None = length
-        self.content_type: bytes | None = kind
+def edge_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """Return the request id, Content-Length and Content-Type headers (the first of each)."""
+    request_id = length = kind = None
+    for name, value in headers:
+        if name == REQUEST_ID_HEADER:
+            request_id = request_id if request_id is not None else bytes(value)
+        elif name == b"content-length":
+            length = length if length is not None else bytes(value)
+        elif name == b"content-type":
+            kind = kind if kind is not None else bytes(value)
+    return request_id, length, kind
 
 
 def presented_key(scope: Scope) -> bytes | None:
@@ -138,8 +134,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = EdgeHeaders(scope["headers"])
-        given = headers.request_id
+        given, length, kind = edge_headers(scope["headers"])
         request_id = (
             given.decode("ascii")
             if given is not None and REQUEST_ID_PATTERN.match(given)
@@ -159,12 +154,11 @@ class EdgeMiddleware:
 
         path: str = scope["path"]
         try:
-            refusal = self._refusal(scope, path, headers.content_length)
+            refusal = self._refusal(scope, path, length)
             if refusal is not None:
                 code, error, message, extra = refusal
                 await self._reply(send_with_id, code, error, message, request_id, extra)
             elif path == LANE_PATH and self.lane is not None and scope["method"] == "POST":
-                kind = headers.content_type
                 content_type = "" if kind is None else kind.decode("latin-1")
                 answer = await self.lane.respond(scope, receive, content_type, self.max_body_bytes)
                 if answer is not None:
