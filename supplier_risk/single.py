@@ -423,30 +423,35 @@ class SingleScorer:
                 )
         # Licence and China share do: the policy table decides what they are scored as. Their
         # policy keys differ from the record's in one place (see PolicyOutcomes.key).
+        # One changed row serves every candidate of a field: each sets all it changes.
         head, tail = key[:_KEY_LICENCE], key[_KEY_LICENCE + 1 :]
+        changed_row = row.copy()
         for code in _LICENCE_TARGET_CODES:
             if inputs.licence > code:
                 outcome = outcomes.cached((*head, code, *tail))
                 if outcome is None:
                     outcome = outcomes.outcome(inputs._replace(licence=code))
-                changed_row = row.copy()
                 changed_row[_LICENCE] = float(outcome.licence)
                 changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
                 uses = self._policy_uses(row, changed_row, 0)
                 if lowers(changed_row, uses, "licence_type", LICENCE_ORDER[code]):
                     break
+        # Targets in one China-share bucket have one policy outcome: look it up once.
         head = key[:_KEY_SHARE]
+        changed_row = row.copy()
+        last_bucket = -1
         for target, bucket in zip(CHINA_SHARE_TARGETS, outcomes.target_buckets, strict=True):
             if inputs.china_share > target:
                 share = float(target)
-                outcome = outcomes.cached((*head, bucket))
-                if outcome is None:
-                    outcome = outcomes.outcome(inputs._replace(china_share=share))
-                changed_row = row.copy()
                 changed_row[_SHARE] = share
-                changed_row[_LICENCE] = float(outcome.licence)
-                changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
-                uses = self._policy_uses(row, changed_row, _SHARE_BIT)
+                if bucket != last_bucket:
+                    outcome = outcomes.cached((*head, bucket))
+                    if outcome is None:
+                        outcome = outcomes.outcome(inputs._replace(china_share=share))
+                    changed_row[_LICENCE] = float(outcome.licence)
+                    changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
+                    uses = self._policy_uses(row, changed_row, _SHARE_BIT)
+                    last_bucket = bucket
                 if lowers(changed_row, uses, "china_share", share):
                     break
         return out
