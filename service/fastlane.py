@@ -45,9 +45,20 @@ class ScoreLane:
                 raise ApiError(503, "not_ready", "no model is loaded yet; try again shortly")
             query = scope["query_string"]
             scenario = QueryParams(query).get("scenario") if query else None
-            body = await _read_body(receive, limit)
-            if body is None:
-                return None
+            chunks: list[bytes] = []
+            received = 0
+            more = True
+            while more:  # inline, not a helper coroutine: this runs on every request
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                chunk: bytes = message.get("body", b"")
+                received += len(chunk)
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+                chunks.append(chunk)
+                more = message.get("more_body", False)
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             payload = score_payload(
                 serving,
                 body,
@@ -62,21 +73,3 @@ class ScoreLane:
                 exc.status, exc.error, exc.message, state.get("request_id"), exc.errors
             )
         return 200, payload
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """Return the request body (None on a disconnect); raise BodyTooLargeError past limit."""
-    chunks: list[bytes] = []
-    received = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk: bytes = message.get("body", b"")
-        received += len(chunk)
-        if received > limit:
-            raise BodyTooLargeError(limit)
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

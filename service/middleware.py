@@ -163,7 +163,9 @@ class EdgeMiddleware:
                 answer = await self.lane.respond(scope, receive, content_type, self.max_body_bytes)
                 if answer is not None:
                     status, payload = answer
-                    await _send_json(send, status, payload, id_header)
+                    start, body = _json_answer(status, payload, id_header)
+                    await send(start)
+                    await send(body)
             else:
                 limit = self.max_csv_bytes if path == CSV_PATH else self.max_body_bytes
                 await self.app(scope, self._limited(receive, limit), send_with_id)
@@ -245,16 +247,18 @@ class EdgeMiddleware:
         request_id: str,
         headers: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
-        await _send_json(send, status, error_json(status, error, message, request_id), *headers)
+        start, body = _json_answer(status, error_json(status, error, message, request_id), *headers)
+        await send(start)
+        await send(body)
 
 
-async def _send_json(send: Send, status: int, body: bytes, *headers: tuple[bytes, bytes]) -> None:
-    """Send a JSON answer: Content-Type, Content-Length, then ``headers``."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [JSON_TYPE, (b"content-length", str(len(body)).encode("ascii")), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def _json_answer(
+    status: int, body: bytes, *headers: tuple[bytes, bytes]
+) -> tuple[Message, Message]:
+    """Return the ASGI messages of a JSON answer: Content-Type, Content-Length, ``headers``."""
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [JSON_TYPE, (b"content-length", str(len(body)).encode("ascii")), *headers],
+    }
+    return start, {"type": "http.response.body", "body": body}
