@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_service.py            # about 2 minutes
     .venv/bin/python bench/bench_service.py --quick    # shorter runs
+    .venv/bin/python bench/bench_service.py --only single  # POST /v1/score only, no batches
 
 Starts, on 127.0.0.1 and free ports, `supplier-risk serve` (one worker, uvloop, httptools)
 and a bare FastAPI app whose POST /v1/score returns a constant, served by the same uvicorn
@@ -192,6 +193,12 @@ def main() -> None:
         default=0,
         help="pad the bare endpoint's constant answer to about this size (ours is ~2 KB)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("single",),
+        default=None,
+        help="measure only POST /v1/score (skip the batch runs)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -268,32 +275,38 @@ def main() -> None:
                 bare_light = wrk(
                     scripts["single"], bare_port, "/v1/score", seconds, 1, latency=True
                 )
-                mark = log_path.stat().st_size
-                batch_run = wrk(
-                    scripts["batch"], ours_port, "/v1/score/batch", seconds, 1, pid=ours.pid
-                )
-                batch_rps = batch_run["rps"]
-                time.sleep(0.5)  # the access log is flushed every 0.2 s
-                with log_path.open() as handle:
-                    handle.seek(mark)
-                    durations = [
-                        line["duration_ms"]
-                        for line in map(json.loads, handle)
-                        if line.get("path") == "/v1/score/batch" and line.get("status") == 200
-                    ]
-                mark = log_path.stat().st_size
-                plain_run = wrk(
-                    scripts["batch_plain"], ours_port, "/v1/score/batch", seconds, 1, pid=ours.pid
-                )
-                plain_rps = plain_run["rps"]
-                time.sleep(0.5)
-                with log_path.open() as handle:
-                    handle.seek(mark)
-                    plain_durations = [
-                        line["duration_ms"]
-                        for line in map(json.loads, handle)
-                        if line.get("path") == "/v1/score/batch" and line.get("status") == 200
-                    ]
+                if args.only is None:
+                    mark = log_path.stat().st_size
+                    batch_run = wrk(
+                        scripts["batch"], ours_port, "/v1/score/batch", seconds, 1, pid=ours.pid
+                    )
+                    batch_rps = batch_run["rps"]
+                    time.sleep(0.5)  # the access log is flushed every 0.2 s
+                    with log_path.open() as handle:
+                        handle.seek(mark)
+                        durations = [
+                            line["duration_ms"]
+                            for line in map(json.loads, handle)
+                            if line.get("path") == "/v1/score/batch" and line.get("status") == 200
+                        ]
+                    mark = log_path.stat().st_size
+                    plain_run = wrk(
+                        scripts["batch_plain"],
+                        ours_port,
+                        "/v1/score/batch",
+                        seconds,
+                        1,
+                        pid=ours.pid,
+                    )
+                    plain_rps = plain_run["rps"]
+                    time.sleep(0.5)
+                    with log_path.open() as handle:
+                        handle.seek(mark)
+                        plain_durations = [
+                            line["duration_ms"]
+                            for line in map(json.loads, handle)
+                            if line.get("path") == "/v1/score/batch" and line.get("status") == 200
+                        ]
             finally:
                 for process in (ours, bare):
                     process.send_signal(signal.SIGTERM)
@@ -329,6 +342,8 @@ def main() -> None:
             f"({run['rps']:,.0f} req/s)   targets p50 <= 1, p99 <= 2"
         )
     print(f"  bare:       p50 {bare_light['p50']:.3f}  p99 {bare_light['p99']:.3f}")
+    if args.only is not None:
+        return
     single_cpu = statistics.median(ours_cpu)
     light_rps = statistics.median(run["rps"] for run in light)
     for name, rps, times, run in (

@@ -4,22 +4,22 @@ On this route FastAPI's per-request machinery (route matching over every route, 
 and parameter solving) cost more than validating, scoring and explaining the supplier. The
 lane does only what the route needs and calls the same function as the declared route,
 :func:`service.routes.scoring.score_payload`, so both give the same bytes and the same errors;
-schemathesis checks the lane's answers against the route's OpenAPI declaration.
+schemathesis checks the lane's answers against the route's OpenAPI declaration. The lane
+returns the status and the body; the edge (service.middleware) sends them with its request id.
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import QueryParams
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive, Scope
 
-from service.errors import ApiError, error_json
+from service.errors import ApiError, BodyTooLargeError, error_json
 from service.metrics import Metrics
 from service.routes.scoring import score_payload
 from service.state import ModelHolder
 from supplier_risk.settings import Settings
 
 PATH = "/v1/score"
-JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class ScoreLane:
@@ -30,27 +30,33 @@ class ScoreLane:
         self.settings = settings
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer one request (the caller has checked the method, path and API key)."""
+    async def respond(
+        self, scope: Scope, receive: Receive, content_type: str, limit: int
+    ) -> tuple[int, bytes] | None:
+        """Return one request's status and JSON body (None if the client left mid-body).
+
+        The caller has checked the method, the path and the API key, and sends the answer.
+        A body that grows past ``limit`` bytes is answered 413 without reading the rest.
+        """
         state = scope["state"]
         try:
             serving = self.holder.current
             if serving is None:
                 raise ApiError(503, "not_ready", "no model is loaded yet; try again shortly")
-            content_type = ""
-            for name, value in scope["headers"]:
-                if name == b"content-type":
-                    content_type = value.decode("latin-1")
-                    break
             query = scope["query_string"]
             scenario = QueryParams(query).get("scenario") if query else None
             chunks: list[bytes] = []
+            received = 0
             more = True
-            while more:
+            while more:  # inline, not a helper coroutine: this runs on every request
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    return
-                chunks.append(message.get("body", b""))
+                    return None
+                chunk: bytes = message.get("body", b"")
+                received += len(chunk)
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+                chunks.append(chunk)
                 more = message.get("more_body", False)
             body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             payload = score_payload(
@@ -62,20 +68,8 @@ class ScoreLane:
                 self.metrics,
                 state,
             )
-            status = 200
         except ApiError as exc:
-            status = exc.status
-            payload = error_json(
+            return exc.status, error_json(
                 exc.status, exc.error, exc.message, state.get("request_id"), exc.errors
             )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    *JSON_HEADERS,
-                    (b"content-length", str(len(payload)).encode("ascii")),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        return 200, payload

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 from typing import Any
 
 from pydantic_core import to_json
@@ -78,11 +79,37 @@ class AccessLog:
 
     FLUSH_SECONDS = 0.2
     MAX_PENDING = 256
+    MAX_QUOTED = 64
+    """Distinct methods and paths whose JSON text is kept (paths come from clients)."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._pending: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._second = -1
+        self._second_text = ""
+        self._quoted: dict[str, str] = {}
+
+    def _timestamp(self) -> str:
+        """Return the time now as datetime.now(UTC).isoformat(timespec="milliseconds") does.
+
+        That call cost a microsecond a request; the text of the second changes once a second.
+        Both truncate the system clock, so the milliseconds are the same.
+        """
+        second, millis = divmod(time.time_ns() // 1_000_000, 1000)
+        if second != self._second:
+            stamp = dt.datetime.fromtimestamp(second, dt.UTC).isoformat(timespec="seconds")
+            self._second, self._second_text = second, stamp.removesuffix("+00:00")
+        return f"{self._second_text}.{millis:03d}+00:00"
+
+    def _json_text(self, text: str) -> str:
+        """Return a string as JSON text, remembering the first MAX_QUOTED distinct ones."""
+        quoted = self._quoted.get(text)
+        if quoted is None:
+            quoted = to_json(text).decode()
+            if len(self._quoted) < self.MAX_QUOTED:
+                self._quoted[text] = quoted
+        return quoted
 
     def write(
         self,
@@ -96,13 +123,13 @@ class AccessLog:
         """Queue one request's line (method, path, status, duration, request id, items)."""
         if not self.enabled:
             return
-        ts = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         # A fixed template is cheaper than building and encoding a dict; the method and the
         # path come from the client, so they are JSON-encoded, and the request id is
         # validated or generated (letters, digits and ._:- only).
         self._pending.append(
-            f'{{"ts":"{ts}","level":"info","logger":"supplier_risk.access","message":"request",'
-            f'"method":{to_json(method).decode()},"path":{to_json(path).decode()},'
+            f'{{"ts":"{self._timestamp()}","level":"info","logger":"supplier_risk.access",'
+            f'"message":"request","method":{self._json_text(method)},'
+            f'"path":{self._json_text(path)},'
             f'"status":{status},"duration_ms":{duration_ms},"request_id":"{request_id}",'
             f'"items":{"null" if items is None else items}}}'
         )

@@ -23,10 +23,12 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import BodyTooLargeError, error_json
+from service.fastlane import ScoreLane
 from service.logs import AccessLog
 from service.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
+JSON_TYPE = (b"content-type", b"application/json")
 REQUEST_ID_PATTERN = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
@@ -65,11 +67,19 @@ class KeyRing:
         return found
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
+def edge_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """Return the request id, Content-Length and Content-Type headers (the first of each)."""
+    request_id = length = kind = None
+    for name, value in headers:
+        if name == REQUEST_ID_HEADER:
+            request_id = request_id if request_id is not None else bytes(value)
+        elif name == b"content-length":
+            length = length if length is not None else bytes(value)
+        elif name == b"content-type":
+            kind = kind if kind is not None else bytes(value)
+    return request_id, length, kind
 
 
 def presented_key(scope: Scope) -> bytes | None:
@@ -99,7 +109,7 @@ class EdgeMiddleware:
         metrics: Metrics,
         access: AccessLog,
         routes: frozenset[str],
-        lane: ASGIApp | None = None,
+        lane: ScoreLane | None = None,
     ) -> None:
         self.app = app
         self.lane = lane
@@ -124,7 +134,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        given = _header(scope, REQUEST_ID_HEADER)
+        given, length, kind = edge_headers(scope["headers"])
         request_id = (
             given.decode("ascii")
             if given is not None and REQUEST_ID_PATTERN.match(given)
@@ -144,12 +154,18 @@ class EdgeMiddleware:
 
         path: str = scope["path"]
         try:
-            refusal = self._refusal(scope, path)
+            refusal = self._refusal(scope, path, length)
             if refusal is not None:
-                code, error, message, headers = refusal
-                await self._reply(send_with_id, code, error, message, request_id, headers)
+                code, error, message, extra = refusal
+                await self._reply(send_with_id, code, error, message, request_id, extra)
             elif path == LANE_PATH and self.lane is not None and scope["method"] == "POST":
-                await self.lane(scope, self._limited(receive, self.max_body_bytes), send_with_id)
+                content_type = "" if kind is None else kind.decode("latin-1")
+                answer = await self.lane.respond(scope, receive, content_type, self.max_body_bytes)
+                if answer is not None:
+                    status, payload = answer
+                    start, body = _json_answer(status, payload, id_header)
+                    await send(start)
+                    await send(body)
             else:
                 limit = self.max_csv_bytes if path == CSV_PATH else self.max_body_bytes
                 await self.app(scope, self._limited(receive, limit), send_with_id)
@@ -176,8 +192,11 @@ class EdgeMiddleware:
                 state.get("items"),
             )
 
-    def _refusal(self, scope: Scope, path: str) -> Refusal | None:
-        """Return why a request is refused before its body is read, or None."""
+    def _refusal(self, scope: Scope, path: str, length: bytes | None) -> Refusal | None:
+        """Return why a request is refused before its body is read, or None.
+
+        ``length`` is the request's Content-Length header, if it has one.
+        """
         if self.keys.enabled and path not in self.open_paths and not path.startswith(DOC_PREFIX):
             key = presented_key(scope)
             if key is None or not self.keys.accepts(key):
@@ -188,7 +207,6 @@ class EdgeMiddleware:
                     f"{why}: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
                     [(b"www-authenticate", b'Bearer realm="supplier-risk"')],
                 )
-        length = _header(scope, b"content-length")
         if length is not None:
             limit = self.max_csv_bytes if path == CSV_PATH else self.max_body_bytes
             try:
@@ -227,18 +245,20 @@ class EdgeMiddleware:
         error: str,
         message: str,
         request_id: str,
-        headers: list[tuple[bytes, bytes]] | None = None,
+        headers: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
-        body = error_json(status, error, message, request_id)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode("ascii")),
-                    *(headers or ()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        start, body = _json_answer(status, error_json(status, error, message, request_id), *headers)
+        await send(start)
+        await send(body)
+
+
+def _json_answer(
+    status: int, body: bytes, *headers: tuple[bytes, bytes]
+) -> tuple[Message, Message]:
+    """Return the ASGI messages of a JSON answer: Content-Type, Content-Length, ``headers``."""
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [JSON_TYPE, (b"content-length", str(len(body)).encode("ascii")), *headers],
+    }
+    return start, {"type": "http.response.body", "body": body}

@@ -257,8 +257,10 @@ def reasons_for(
 
     A term raises the risk enough to be a reason when it adds at least REASON_MIN_LOGIT.
     """
-    # Plain Python: on one row of a few terms, a stable sort beats NumPy's call overhead.
-    order = sorted(range(len(contributions)), key=lambda k: -contributions[k])
+    # Plain Python: on one row of a few terms, a stable sort beats NumPy's call overhead;
+    # reverse=True keeps equal contributions in term order, as an ascending sort on minus
+    # the contribution does.
+    order = sorted(range(len(contributions)), key=contributions.__getitem__, reverse=True)
     out: list[str] = []
     for k in order[:MAX_REASONS]:
         if contributions[k] < REASON_MIN_LOGIT:

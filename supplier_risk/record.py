@@ -16,7 +16,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
 )
 
@@ -103,6 +102,12 @@ def material_codes() -> tuple[str, ...]:
     return tuple(load_reference().materials)
 
 
+@cache
+def _material_set() -> frozenset[str]:
+    """Return material_codes() as a set, for the per-record membership test."""
+    return frozenset(material_codes())
+
+
 def normalise_country(value: object, field: str) -> str:
     """Return an upper-case ISO alpha-2 code or raise ValueError naming what is allowed."""
     if not isinstance(value, str):
@@ -170,16 +175,27 @@ class SupplierRecord(BaseModel):
     @field_validator("material")
     @classmethod
     def _known_material(cls, value: str) -> str:
-        allowed = material_codes()
-        if value not in allowed:
+        if value not in _material_set():
             shown = value if len(value) <= 40 else value[:40] + "..."
-            raise ValueError(f"material {shown!r} is not one of: {', '.join(allowed)}")
+            raise ValueError(f"material {shown!r} is not one of: {', '.join(material_codes())}")
         return value
 
-    @field_validator("china_share", "inventory_buffer_days", "alternate_suppliers", mode="before")
+    # One validator per number field: one that reads the field's name from a ValidationInfo
+    # costs pydantic-core that object on every call.
+    @field_validator("china_share", mode="before")
     @classmethod
-    def _number_not_flag(cls, value: Any, info: ValidationInfo) -> Any:
-        return _not_a_flag(value, str(info.field_name))
+    def _share_not_flag(cls, value: Any) -> Any:
+        return _not_a_flag(value, "china_share")
+
+    @field_validator("inventory_buffer_days", mode="before")
+    @classmethod
+    def _buffer_not_flag(cls, value: Any) -> Any:
+        return _not_a_flag(value, "inventory_buffer_days")
+
+    @field_validator("alternate_suppliers", mode="before")
+    @classmethod
+    def _alternates_not_flag(cls, value: Any) -> Any:
+        return _not_a_flag(value, "alternate_suppliers")
 
     @field_validator("as_of", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from supplier_risk.explain import (
     BUFFER_TARGETS,
     CHINA_SHARE_TARGETS,
     LICENCE_TARGETS,
+    REASON_MIN_LOGIT,
     reasons_for,
 )
 from supplier_risk.features import FEATURE_NAMES, RecordColumns, derive_features
@@ -60,6 +61,11 @@ _KEY_LICENCE = 4
 _KEY_SHARE = 6
 """Positions of the licence and the China-share bucket in PolicyOutcomes.key."""
 _ALTERNATES = FEATURE_NAMES.index("alternate_suppliers")
+_SHARE_BIT, _LICENCE_BIT, _CONTROLLED_BIT = 1 << _SHARE, 1 << _LICENCE, 1 << _CONTROLLED
+"""Column bits of the terms' inputs that a licence or China-share change can alter."""
+_BUFFER_VALUES: tuple[float, ...] = tuple(float(t) for t in BUFFER_TARGETS)
+"""The buffer targets as floats; they ascend (nearest first), so those above a buffer are a
+suffix."""
 
 
 class Outcome(NamedTuple):
@@ -117,6 +123,8 @@ class PolicyOutcomes:
             named.update(rule.destination_countries)
         self._countries = frozenset(named)
         self._cache: dict[tuple[Any, ...], Outcome] = {}
+        self.target_buckets = tuple(self.share_bucket(t) for t in CHINA_SHARE_TARGETS)
+        """The China-share bucket of each of CHINA_SHARE_TARGETS."""
 
     def key(self, inputs: _Inputs) -> tuple[Any, ...]:
         """Return the inputs the policy part of the features reads, coarsened exactly."""
@@ -143,7 +151,10 @@ class PolicyOutcomes:
 
     def outcome(self, inputs: _Inputs) -> Outcome:
         """Return the policy outcome of a record (cached by its policy key)."""
-        key = self.key(inputs)
+        return self.outcome_of(self.key(inputs), inputs)
+
+    def outcome_of(self, key: tuple[Any, ...], inputs: _Inputs) -> Outcome:
+        """Return the policy outcome of a record whose policy key is ``key``."""
         found = self._cache.get(key)
         if found is None:
             found = self._derive(inputs)
@@ -190,7 +201,10 @@ class SingleScorer:
             for c in range(len(FEATURE_NAMES))
         ]
         self._lookups = [_lookup(term) for term in self.model.terms]
-        self._term_features = [term.features for term in self.model.file.terms]
+        self._shown_terms = [
+            (features[0], None if len(features) == 1 else features[1])
+            for features in (term.features for term in self.model.file.terms)
+        ]
         self._uses_by_mask: dict[int, tuple[int, ...]] = {}
         self._falling = [
             _never_rises(self.model.terms, self._uses[c], self._lookups, c)
@@ -237,24 +251,24 @@ class SingleScorer:
         alternates_given = record.alternate_suppliers
         type_given = record.supplier_type
         day = record.as_of if record.as_of is not None else today
-        inputs = _Inputs(
-            material=self._material_index[record.material],
-            origin=record.origin_country,
-            china_share=(
-                default_china_share(record.origin_country) if share_given is None else share_given
-            ),
-            licence=_LICENCE_INDEX[record.licence_type],
-            end_use=_END_USE_INDEX[record.end_use],
-            buffer_days=float(record.inventory_buffer_days),
-            alternates=0 if alternates_given is None else alternates_given,
-            supplier_type=0 if type_given is None else _TYPE_INDEX[type_given],
-            destination=record.destination_country,
-            day=day,
+        inputs = _Inputs(  # positional: a third cheaper than by keyword, in _Inputs' order
+            self._material_index[record.material],
+            record.origin_country,
+            default_china_share(record.origin_country) if share_given is None else share_given,
+            _LICENCE_INDEX[record.licence_type],
+            _END_USE_INDEX[record.end_use],
+            float(record.inventory_buffer_days),
+            0 if alternates_given is None else alternates_given,
+            0 if type_given is None else _TYPE_INDEX[type_given],
+            record.destination_country,
+            day,
         )
-        outcome = outcomes.outcome(inputs)
+        key = outcomes.key(inputs)
+        outcome = outcomes.outcome_of(key, inputs)
         row = self._row(inputs, outcome)
         contributions = [lookup(row) for lookup in self._lookups]
-        probability = _sigmoid(model.intercept + math.fsum(contributions))
+        total = model.intercept + math.fsum(contributions)
+        probability = _sigmoid(total)
         band_index = bisect_right(model.thresholds_list, probability)
         band = model.band_labels[band_index]
         as_of = day.isoformat()
@@ -271,21 +285,25 @@ class SingleScorer:
         }
         term_names = model.term_names
         values = [
-            shown[features[0]]
-            if len(features) == 1
-            else f"{shown[features[0]]}, {shown[features[1]]}"
-            for features in self._term_features
+            shown[first] if second is None else f"{shown[first]}, {shown[second]}"
+            for first, second in self._shown_terms
         ]
-        sizes = [-abs(c) for c in contributions]
-        order = sorted(range(len(contributions)), key=sizes.__getitem__)
+        # Largest effect first; reverse=True keeps equal sizes in term order, as a stable
+        # ascending sort by -abs(contribution) does.
+        sizes = list(map(abs, contributions))
+        order = sorted(range(len(contributions)), key=sizes.__getitem__, reverse=True)
         reasons: list[str] = []
         recourse: list[ResultDict] = []
         if explain:
-            context = self.scorer.row_context(
-                row, inputs.material, inputs.end_use, as_of, outcome.rule_applied
-            )
-            reasons = reasons_for(term_names, contributions, context)
-            recourse = self._recourse(inputs, outcomes, row, contributions, band_index)
+            if max(contributions) >= REASON_MIN_LOGIT:  # else no term is worth a reason
+                context = self.scorer.row_context(
+                    row, inputs.material, inputs.end_use, as_of, outcome.rule_applied
+                )
+                reasons = reasons_for(term_names, contributions, context)
+            if band_index:
+                recourse = self._recourse(
+                    inputs, outcomes, key, row, contributions, total, band_index
+                )
         reference = outcomes.reference
         return {
             "supplier_id": record.supplier_id,
@@ -327,25 +345,24 @@ class SingleScorer:
         self,
         inputs: _Inputs,
         outcomes: PolicyOutcomes,
+        key: tuple[Any, ...],
         row: list[float],
         contributions: list[float],
+        total: float,
         band: int,
     ) -> list[ResultDict]:
         """Return the nearest lowering change of each actionable field (as Scorer.recourse).
 
-        Candidates are tried nearest first and the first that lowers the band is kept, as
-        :func:`supplier_risk.explain.first_lowering` does for a batch. Only the terms whose
-        inputs a candidate changes are looked up again; where risk never rises along a field's
-        values, the first that lowers the band is found by bisection.
+        Candidates are tried nearest first and the first that lowers the band (above the
+        lowest) is kept, as :func:`supplier_risk.explain.first_lowering` does for a batch.
+        Only the terms whose inputs a candidate changes are looked up again; where risk never
+        rises along a field's values, the first that lowers the band is found by bisection.
+        ``key`` is the record's policy key and ``total`` its log-odds.
         """
         out: list[ResultDict] = []
-        if band == 0:
-            return out
-        model = self.model
         lookups = self._lookups
-        labels = model.band_labels
-        thresholds = model.thresholds_list
-        total = model.intercept + math.fsum(contributions)
+        labels = self.model.band_labels
+        thresholds = self.model.thresholds_list
 
         def evaluate(changed_row: list[float], uses: tuple[int, ...]) -> tuple[float, int]:
             logit = total
@@ -355,7 +372,11 @@ class SingleScorer:
             return probability, bisect_right(thresholds, probability)
 
         def lowers(changed_row: list[float], uses: tuple[int, ...], field: str, value: Any) -> bool:
-            probability, lowered = evaluate(changed_row, uses)
+            logit = total  # evaluate(), inlined: this runs for most candidates
+            for k in uses:
+                logit += lookups[k](changed_row) - contributions[k]
+            probability = _sigmoid(logit)
+            lowered = bisect_right(thresholds, probability)
             if lowered >= band:
                 return False
             out.append(
@@ -364,7 +385,7 @@ class SingleScorer:
             return True
 
         # Buffer and alternates do not enter the policy part of the features: change the row.
-        buffer = [float(t) for t in BUFFER_TARGETS if inputs.buffer_days < t]
+        buffer = _BUFFER_VALUES[bisect_right(_BUFFER_VALUES, inputs.buffer_days) :]
         alternates = [
             inputs.alternates + step
             for step in ALTERNATE_STEPS
@@ -383,16 +404,18 @@ class SingleScorer:
                         break
                 continue
             # Risk never rises along these values (checked on the model's tables at start),
-            # so the values that lower the band are a suffix: find its start by bisection.
+            # so the values that lower the band are a suffix: find its start by bisection,
+            # trying the farthest value first (where it does not lower the band, none does).
             low, high, found = 0, len(values), None
+            middle = high - 1
             while low < high:
-                middle = (low + high) // 2
                 changed_row[column] = float(values[middle])
                 probability, lowered = evaluate(changed_row, uses)
                 if lowered < band:
                     found, high = (values[middle], probability, lowered), middle
                 else:
                     low = middle + 1
+                middle = (low + high) // 2
             if found is not None:
                 value, probability, lowered = found
                 out.append(
@@ -400,42 +423,51 @@ class SingleScorer:
                 )
         # Licence and China share do: the policy table decides what they are scored as. Their
         # policy keys differ from the record's in one place (see PolicyOutcomes.key).
-        key = outcomes.key(inputs)
+        # One changed row serves every candidate of a field: each sets all it changes.
+        head, tail = key[:_KEY_LICENCE], key[_KEY_LICENCE + 1 :]
+        changed_row = row.copy()
         for code in _LICENCE_TARGET_CODES:
             if inputs.licence > code:
-                outcome = outcomes.cached((*key[:_KEY_LICENCE], code, *key[_KEY_LICENCE + 1 :]))
+                outcome = outcomes.cached((*head, code, *tail))
                 if outcome is None:
                     outcome = outcomes.outcome(inputs._replace(licence=code))
-                changed_row = row.copy()
                 changed_row[_LICENCE] = float(outcome.licence)
                 changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
-                if lowers(
-                    changed_row,
-                    self._uses_of(row, changed_row),
-                    "licence_type",
-                    LICENCE_ORDER[code],
-                ):
+                uses = self._policy_uses(row, changed_row, 0)
+                if lowers(changed_row, uses, "licence_type", LICENCE_ORDER[code]):
                     break
-        for target in CHINA_SHARE_TARGETS:
+        # Targets in one China-share bucket have one policy outcome: look it up once.
+        head = key[:_KEY_SHARE]
+        changed_row = row.copy()
+        last_bucket = -1
+        for target, bucket in zip(CHINA_SHARE_TARGETS, outcomes.target_buckets, strict=True):
             if inputs.china_share > target:
                 share = float(target)
-                outcome = outcomes.cached((*key[:_KEY_SHARE], outcomes.share_bucket(share)))
-                if outcome is None:
-                    outcome = outcomes.outcome(inputs._replace(china_share=share))
-                changed_row = row.copy()
                 changed_row[_SHARE] = share
-                changed_row[_LICENCE] = float(outcome.licence)
-                changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
-                if lowers(changed_row, self._uses_of(row, changed_row), "china_share", share):
+                if bucket != last_bucket:
+                    outcome = outcomes.cached((*head, bucket))
+                    if outcome is None:
+                        outcome = outcomes.outcome(inputs._replace(china_share=share))
+                    changed_row[_LICENCE] = float(outcome.licence)
+                    changed_row[_CONTROLLED] = 1.0 if outcome.controlled else 0.0
+                    uses = self._policy_uses(row, changed_row, _SHARE_BIT)
+                    last_bucket = bucket
+                if lowers(changed_row, uses, "china_share", share):
                     break
         return out
 
-    def _uses_of(self, row: list[float], changed_row: list[float]) -> tuple[int, ...]:
-        """Return the terms that read any input that differs between two rows."""
-        mask = 0
-        for c, (a, b) in enumerate(zip(row, changed_row, strict=True)):
-            if a != b:
-                mask |= 1 << c
+    def _policy_uses(
+        self, row: list[float], changed_row: list[float], mask: int
+    ) -> tuple[int, ...]:
+        """Return the terms that read an input that differs between two rows.
+
+        The rows may differ only in the licence, the controlled flag and the inputs in
+        ``mask`` (a bit per column, set where they do differ).
+        """
+        if changed_row[_LICENCE] != row[_LICENCE]:
+            mask |= _LICENCE_BIT
+        if changed_row[_CONTROLLED] != row[_CONTROLLED]:
+            mask |= _CONTROLLED_BIT
         found = self._uses_by_mask.get(mask)
         if found is None:
             terms = {k for c, uses in enumerate(self._uses) if mask >> c & 1 for k in uses}
