@@ -1,0 +1,113 @@
+"""Where a 1,000-supplier POST /v1/score/batch spends its time, in-process, against pydantic.
+
+    .venv/bin/python bench/bench_batch_api.py
+
+Times each stage of the batch endpoint's work (CPU time of this thread, median of many runs,
+so that other load on the machine counts less) on the same 1,000 random suppliers as
+bench_service.py, and beside each stage the way FastAPI would do it by default, measured in
+the same run:
+
+- reading the body: ours (orjson, then column-wise checks, SupplierRecord only for rows outside
+  the canonical form) against ``BatchRequest.model_validate_json`` (pydantic, one model per row);
+- reasons and recourse (no reference: they are ours);
+- writing the results without explanations: ours (JSON text column by column, everything
+  included) against only serialising the same results, already built as dicts, with
+  ``pydantic_core.to_json`` (a lower bound for any writer that builds dicts first);
+- the whole endpoint's work (``_batch_work``: parse, score, explain, write), with and without
+  explanations.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import to_json
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_service import supplier  # noqa: E402
+
+from service.bodies import parse_batch  # noqa: E402
+from service.routes.scoring import _batch_work  # noqa: E402
+from service.schemas import BatchRequest  # noqa: E402
+from service.state import load_serving  # noqa: E402
+from supplier_risk.settings import Settings  # noqa: E402
+
+SIZE = 1_000
+RUNS = 60
+
+
+def cpu_ms(work: Callable[[], Any], runs: int = RUNS) -> float:
+    """Return the median CPU time of ``work`` in ms (this thread only)."""
+    work()
+    times = []
+    for _ in range(runs):
+        start = time.thread_time()
+        work()
+        times.append(time.thread_time() - start)
+    return 1000 * statistics.median(times)
+
+
+def row(label: str, ours: float, theirs: float | None = None) -> None:
+    if theirs is None:
+        print(f"  {label:<46} ours {ours:6.2f} ms")
+    else:
+        print(
+            f"  {label:<46} ours {ours:6.2f} ms   pydantic {theirs:6.2f} ms   {theirs / ours:4.1f}x"
+        )
+
+
+def main() -> None:
+    settings = Settings()
+    serving = load_serving(settings)
+    today = settings.current_date()
+    scorer = serving.scorer
+    rng = random.Random(7)
+    suppliers = [supplier(rng, 1000 + i) for i in range(SIZE)]
+    body = json.dumps({"suppliers": suppliers, "explain": True}).encode()
+    plain = json.dumps({"suppliers": suppliers, "explain": False}).encode()
+    gc.collect()
+    gc.freeze()  # as the service does after loading its model
+
+    batch = parse_batch(body, SIZE, scorer.reference)
+    scored = scorer.score_columns(batch.columns, today)
+    plain_results = scorer.results(scored, today, reasons=False, recourse=False)
+
+    print(f"POST /v1/score/batch work, {SIZE:,} suppliers ({len(body) / 1e3:.0f} KB in), CPU ms:")
+    row(
+        "read and validate the body",
+        cpu_ms(lambda: parse_batch(body, SIZE, scorer.reference)),
+        cpu_ms(lambda: BatchRequest.model_validate_json(body)),
+    )
+    row("derive features and score", cpu_ms(lambda: scorer.score_columns(batch.columns, today)))
+    row("explain: reasons", cpu_ms(lambda: scorer.reason_slots(scored, 4)))
+    row("explain: recourse", cpu_ms(lambda: scorer.recourse_json(scored, today)))
+    row(
+        "write results (contributions, policy, ...)",
+        cpu_ms(lambda: scorer.results_json(scored, today, reasons=False, recourse=False)),
+        cpu_ms(lambda: to_json(plain_results)),
+    )
+    for label, data in (("explain=true", body), ("explain=false", plain)):
+        row(
+            f"whole endpoint work, {label}",
+            cpu_ms(partial(_batch_work, serving, data, SIZE, today, None)),
+        )
+    print(
+        "  (pydantic's 'write results' is only to_json of the same results already built as "
+        "dicts: a lower bound for any writer that builds dicts first)"
+    )
+
+
+if __name__ == "__main__":
+    main()
