@@ -24,6 +24,7 @@ from supplier_risk.record import SupplierRecord
 from supplier_risk.reference import Reference
 
 JSON_TYPES = ("application/json",)
+BATCH_FIELDS: tuple[str, ...] = tuple(BatchEnvelope.model_fields)
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 
 
@@ -82,33 +83,53 @@ def _too_many(count: int, limit: int) -> ApiError:
     )
 
 
-def _document(body: bytes) -> Any:
-    """Parse JSON bytes: orjson first (fast, strict), pydantic's parser for what it refuses.
+def _document(body: bytes) -> tuple[Any, bool]:
+    """Parse JSON bytes; return the document and whether every number in it is exact.
 
-    pydantic's parser also reads NaN, Infinity and integers beyond 64 bits, so such values reach
-    SupplierRecord and get its per-field errors; its message locates malformed JSON.
+    orjson first (fast). It refuses NaN and Infinity, and reads an integer beyond 64 bits as
+    the nearest float; pydantic's parser reads all of these as written, so such values reach
+    SupplierRecord and get its per-field errors. Its message also locates malformed JSON.
     """
     try:
-        return orjson.loads(body)
+        return orjson.loads(body), False
     except orjson.JSONDecodeError:
         pass
     try:
-        return from_json(body)
+        return from_json(body), True
     except ValueError as exc:
         raise malformed_json(body, str(exc)) from None
 
 
+_INT64_LIMIT = 2.0**63
+
+
+def _maybe_rounded(item: Any) -> bool:
+    """Return whether an item holds a float as large as an integer orjson would have rounded."""
+    values = item.values() if isinstance(item, dict) else (item,)
+    return any(isinstance(v, float) and abs(v) >= _INT64_LIMIT for v in values)
+
+
+def _envelope(document: Any, body: bytes) -> BatchEnvelope:
+    try:
+        return BatchEnvelope.model_validate(document)
+    except ValidationError as exc:
+        raise validation_error(exc, body, "batch request", BATCH_FIELDS) from None
+
+
 def parse_batch(body: bytes, max_items: int, reference: Reference) -> ParsedBatch:
     """Validate a batch; every row separately, so each valid row is kept and each bad one listed."""
-    document = _document(body)
-    try:
-        envelope = BatchEnvelope.model_validate(document)
-    except ValidationError as exc:
-        raise validation_error(exc, body, "batch request") from None
+    document, exact = _document(body)
+    envelope = _envelope(document, body)
     items = envelope.suppliers
     if len(items) > max_items:
         raise _too_many(len(items), max_items)
     coded = code_items(items, reference)
+    if not exact and any(_maybe_rounded(items[index]) for index, _ in coded.invalid):
+        # An error names the value sent: read the body again, keeping big integers exact.
+        # Such an integer is out of every field's bounds, so no valid row changes.
+        envelope = _envelope(from_json(body), body)
+        items = envelope.suppliers
+        coded = code_items(items, reference)
     errors = [
         BatchItemError(
             index=index,

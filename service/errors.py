@@ -130,10 +130,10 @@ def shown_value(value: Any) -> str | int | float | bool | None:
     return f"(a {type(value).__name__})"
 
 
-def _message(detail: ErrorDetails) -> str:
+def _message(detail: ErrorDetails, fields: Sequence[str]) -> str:
     kind = detail["type"]
     if kind == "extra_forbidden":
-        return f"unknown field; allowed fields: {', '.join(RECORD_FIELDS)}"
+        return f"unknown field; allowed fields: {', '.join(fields)}"
     if kind == "missing":
         message = "field required"
     elif kind == "finite_number":
@@ -147,9 +147,11 @@ def _message(detail: ErrorDetails) -> str:
 
 
 def field_errors(
-    details: Iterable[ErrorDetails], prefix: Sequence[str | int] = ()
+    details: Iterable[ErrorDetails],
+    prefix: Sequence[str | int] = (),
+    fields: Sequence[str] = RECORD_FIELDS,
 ) -> list[FieldError]:
-    """Return pydantic error details as FieldErrors (at most MAX_ERRORS)."""
+    """Return pydantic error details as FieldErrors (at most MAX_ERRORS); ``fields`` are allowed."""
     out: list[FieldError] = []
     for detail in details:
         if len(out) >= MAX_ERRORS:
@@ -157,7 +159,7 @@ def field_errors(
         location = [*prefix, *detail["loc"]]
         field = ".".join(str(p) for p in location) or "(record)"
         value = None if detail["type"] == "missing" else shown_value(detail.get("input"))
-        out.append(FieldError(field=field, value=value, message=_message(detail)))
+        out.append(FieldError(field=field, value=value, message=_message(detail, fields)))
     return out
 
 
@@ -179,8 +181,10 @@ def malformed_json(body: bytes, detail: str) -> ApiError:
     )
 
 
-def validation_error(exc: ValidationError, body: bytes, what: str) -> ApiError:
-    """Return the ApiError for a failed validation of a whole body."""
+def validation_error(
+    exc: ValidationError, body: bytes, what: str, fields: Sequence[str] = RECORD_FIELDS
+) -> ApiError:
+    """Return the ApiError for a failed validation of a whole body with the given fields."""
     details = exc.errors()
     if details and details[0]["type"] == "json_invalid":
         return malformed_json(body, details[0]["msg"])
@@ -190,7 +194,7 @@ def validation_error(exc: ValidationError, body: bytes, what: str) -> ApiError:
         422,
         "invalid_record" if what == "record" else "invalid_request",
         f"the {what} has {count} invalid field{'s' if count != 1 else ''}{shown}",
-        field_errors(details),
+        field_errors(details, fields=fields),
     )
 
 

@@ -69,6 +69,14 @@ def test_batch_rejects_bad_envelope(client: TestClient, body: object, field: str
     assert field in [e["field"] for e in response.json()["errors"]]
 
 
+def test_batch_unknown_envelope_field_names_the_envelopes_fields(client: TestClient) -> None:
+    response = client.post("/v1/score/batch", json={"suppliers": [], "foo": 1})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "foo"
+    assert error["message"] == "unknown field; allowed fields: suppliers, explain"
+
+
 def test_batch_rejects_malformed_json(client: TestClient) -> None:
     response = client.post(
         "/v1/score/batch",
@@ -94,9 +102,9 @@ def test_batch_lists_a_nan_row_and_scores_the_rest(client: TestClient) -> None:
     assert "finite number" in body["errors"][0]["errors"][0]["message"]
 
 
-def test_batch_handles_odd_but_valid_rows_and_integers_beyond_64_bits(client: TestClient) -> None:
-    # orjson refuses integers beyond 64 bits, so this body takes the second parser; the
-    # lower-case countries take SupplierRecord's path, which normalises them.
+def test_batch_handles_odd_valid_rows_and_names_big_integers_exactly(client: TestClient) -> None:
+    # orjson reads an integer beyond 64 bits as a float; the error must still show the digits
+    # sent. The lower-case countries take SupplierRecord's path, which normalises them.
     text = (
         '{"suppliers": [{"supplier_id": "BIG", "material": "dy_oxide", "origin_country": "CN",'
         ' "licence_type": "general", "end_use": "medical", "inventory_buffer_days": 5,'
@@ -133,7 +141,10 @@ def test_batch_handles_odd_but_valid_rows_and_integers_beyond_64_bits(client: Te
     for key in ("band", "reasons", "assumptions", "policy"):
         assert scored[key] == expected[key]
     assert [(e["index"], e["supplier_id"]) for e in body["errors"]] == [(0, "BIG")]
-    assert body["errors"][0]["errors"][0]["field"] == "alternate_suppliers"
+    error = body["errors"][0]["errors"][0]
+    assert error["field"] == "alternate_suppliers"
+    assert str(error["value"]) == "100000000000000000000000"
+    assert "less than or equal to 1000" in error["message"]
 
 
 def test_batch_over_max_items_is_413(settings: Settings) -> None:
