@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from service.errors import FieldError
 from supplier_risk.record import EXAMPLE_RECORD, SupplierRecord
@@ -20,7 +20,9 @@ class BatchRequest(BaseModel):
     )
 
     suppliers: list[SupplierRecord] = Field(description="the supplier records, in order")
-    explain: bool = Field(default=True, description="false skips reasons and recourse, for speed")
+    explain: StrictBool = Field(
+        default=True, description="false skips reasons and recourse, for speed"
+    )
 
 
 class BatchEnvelope(BaseModel):
@@ -29,7 +31,8 @@ class BatchEnvelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     suppliers: list[Any]
-    explain: bool = True
+    explain: StrictBool = True
+    """true or false only: a string such as 'yes' is refused, not guessed at"""
 
 
 class BatchItemError(BaseModel):

@@ -61,6 +61,8 @@ def test_batch_of_nothing_is_empty(client: TestClient) -> None:
         ({"suppliers": "all of them"}, "suppliers"),
         ({"records": []}, "suppliers"),
         ({"suppliers": [], "explain": "very"}, "explain"),
+        ({"suppliers": [], "explain": "yes"}, "explain"),
+        ({"suppliers": [], "explain": 1}, "explain"),
     ],
 )
 def test_batch_rejects_bad_envelope(client: TestClient, body: object, field: str) -> None:
