@@ -20,7 +20,7 @@ from service.errors import (
 from service.schemas import BatchEnvelope, BatchItemError
 from supplier_risk.features import RecordColumns
 from supplier_risk.json_batch import code_items
-from supplier_risk.record import SupplierRecord
+from supplier_risk.record import MaterialContext, SupplierRecord
 from supplier_risk.reference import Reference
 
 JSON_TYPES = ("application/json",)
@@ -46,10 +46,10 @@ def require_json(content_type: str) -> None:
     )
 
 
-def parse_record(body: bytes) -> SupplierRecord:
+def parse_record(body: bytes, context: MaterialContext | None = None) -> SupplierRecord:
     """Validate one supplier record from JSON bytes (400 for bad JSON, 422 for bad fields)."""
     try:
-        return SupplierRecord.model_validate_json(body)
+        return SupplierRecord.model_validate_json(body, context=context)
     except ValidationError as exc:
         raise validation_error(exc, body, "record") from None
 

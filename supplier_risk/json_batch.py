@@ -34,7 +34,7 @@ from supplier_risk.record import (
     SUPPLIER_TYPE_ORDER,
     SupplierRecord,
     country_codes,
-    material_codes,
+    material_context,
 )
 from supplier_risk.reference import Reference
 
@@ -138,7 +138,7 @@ def _dates() -> tuple[Callable[[Column], bool], RowCheck]:
 
 def _checks(reference: Reference) -> dict[str, tuple[Callable[[Column], bool], RowCheck]]:
     countries = country_codes()
-    materials = frozenset(material_codes()) & frozenset(reference.materials)
+    materials = frozenset(reference.materials)
     return {
         "supplier_id": _text(1, SUPPLIER_ID_MAX, optional=False),
         "supplier_name": _text(0, SUPPLIER_NAME_MAX, optional=True),
@@ -189,9 +189,10 @@ def code_items(items: Sequence[Any], reference: Reference) -> CodedItems:
     for name, (column_ok, row_ok) in _checks(reference).items():
         odd.update(_bad_rows(columns[name], column_ok, row_ok))
     invalid: list[tuple[int, ValidationError]] = []
+    served = material_context(reference.materials)
     for i in sorted(odd):
         try:
-            record = SupplierRecord.model_validate(items[i])
+            record = SupplierRecord.model_validate(items[i], context=served)
         except ValidationError as exc:
             invalid.append((i, exc))
             continue

@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -108,6 +109,23 @@ def _material_set() -> frozenset[str]:
     return frozenset(material_codes())
 
 
+class MaterialContext(TypedDict):
+    """Validation context naming the materials a served reference table knows."""
+
+    materials: frozenset[str]
+    listed: str
+
+
+def material_context(codes: Iterable[str]) -> MaterialContext:
+    """Return the context that makes SupplierRecord check materials against ``codes``.
+
+    Without it a record is checked against the shipped materials table; the service passes
+    the table it actually serves (SUPPLIER_RISK_REFERENCE_DIR), as the CSV path does.
+    """
+    ordered = tuple(codes)
+    return {"materials": frozenset(ordered), "listed": ", ".join(ordered)}
+
+
 def normalise_country(value: object, field: str) -> str:
     """Return an upper-case ISO alpha-2 code or raise ValueError naming what is allowed."""
     if not isinstance(value, str):
@@ -174,10 +192,14 @@ class SupplierRecord(BaseModel):
 
     @field_validator("material")
     @classmethod
-    def _known_material(cls, value: str) -> str:
-        if value not in _material_set():
+    def _known_material(cls, value: str, info: ValidationInfo) -> str:
+        # The served reference data may have its own materials table: see material_context.
+        served: MaterialContext | None = info.context
+        allowed = _material_set() if served is None else served["materials"]
+        if value not in allowed:
             shown = value if len(value) <= 40 else value[:40] + "..."
-            raise ValueError(f"material {shown!r} is not one of: {', '.join(material_codes())}")
+            listed = ", ".join(material_codes()) if served is None else served["listed"]
+            raise ValueError(f"material {shown!r} is not one of: {listed}")
         return value
 
     # One validator per number field: one that reads the field's name from a ValidationInfo

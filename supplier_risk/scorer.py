@@ -32,7 +32,13 @@ from supplier_risk.features import (
     derive_features,
 )
 from supplier_risk.reason_keys import context_codes, term_keys
-from supplier_risk.record import END_USES, LICENCE_ORDER, SUPPLIER_TYPE_ORDER, SupplierRecord
+from supplier_risk.record import (
+    END_USES,
+    LICENCE_ORDER,
+    SUPPLIER_TYPE_ORDER,
+    SupplierRecord,
+    material_context,
+)
 from supplier_risk.reference import SENSITIVITY_LEVELS, Reference, load_reference
 from supplier_risk.result_json import ResultParts, ResultWriter, json_text, number_texts
 from supplier_risk.scenarios import ScenarioBook, load_scenarios
@@ -74,6 +80,8 @@ class Scorer:
             "sha256": model.sha256,
         }
         self.writer = ResultWriter(model, self.model_ref)
+        self.record_context = material_context(reference.materials)
+        """validation context: records are checked against the materials served here"""
 
     def reference_for(self, scenario: str | None) -> Reference:
         """Return the reference data a scenario implies (raises UnknownScenarioError)."""

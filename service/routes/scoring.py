@@ -86,7 +86,7 @@ def score_payload(
 ) -> bytes:
     """Validate and score one record's JSON body; return the result as JSON bytes."""
     require_json(content_type)
-    record = parse_record(body)
+    record = parse_record(body, serving.scorer.record_context)
     try:
         result = serving.single.score(record, today, scenario=scenario)
     except UnknownScenarioError as exc:

@@ -1,0 +1,57 @@
+"""A served reference table of one's own: records are checked against the materials it lists."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app
+from supplier_risk.settings import Settings, default_model_path
+from tests.conftest import record_data
+from tests.service.conftest import TestClient
+
+NEW = {"code": "ce_metal", "description": "cerium metal", "elements": ["Ce"], "control_list": None}
+
+
+@pytest.fixture
+def extended(tmp_path: Path) -> Iterator[TestClient]:
+    """Return a client of an app serving the shipped tables plus one more material."""
+    shipped = resources.files("supplier_risk").joinpath("data")
+    for name in ("materials.json", "end_uses.json", "policy.json"):
+        shutil.copyfile(str(shipped.joinpath(name)), tmp_path / name)
+    table = json.loads((tmp_path / "materials.json").read_text("utf-8"))
+    table["materials"].append(NEW)
+    (tmp_path / "materials.json").write_text(json.dumps(table), "utf-8")
+    settings = Settings(model_path=default_model_path(), reference_dir=tmp_path, api_keys=())
+    with TestClient(create_app(settings), raise_server_exceptions=False) as started:
+        yield started
+
+
+def test_a_material_of_the_served_table_is_scored_alone_and_in_a_batch(
+    extended: TestClient,
+) -> None:
+    record = record_data(material="ce_metal", origin_country="cn")
+    single = extended.post("/v1/score", json=record)
+    assert single.status_code == 200, single.text
+    batch = extended.post("/v1/score/batch", json={"suppliers": [record, record_data()]})
+    assert batch.status_code == 200
+    assert [r["supplier_id"] for r in batch.json()["results"]] == ["V-10023", "V-10023"]
+    assert batch.json()["results"][0]["band"] == single.json()["band"]
+
+
+def test_an_unknown_material_is_refused_naming_the_served_table(extended: TestClient) -> None:
+    record = record_data(material="unobtainium")
+    single = extended.post("/v1/score", json=record)
+    assert single.status_code == 422
+    [error] = single.json()["errors"]
+    assert error["field"] == "material"
+    assert error["value"] == "unobtainium"
+    assert error["message"].endswith(", ce_metal")
+    assert "allowed:" not in error["message"]
+    batch = extended.post("/v1/score/batch", json={"suppliers": [record]}).json()
+    assert batch["errors"][0]["errors"] == [error]
