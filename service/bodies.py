@@ -20,7 +20,7 @@ from service.errors import (
 from service.schemas import BatchEnvelope, BatchItemError
 from supplier_risk.features import RecordColumns
 from supplier_risk.json_batch import code_items
-from supplier_risk.record import MaterialContext, SupplierRecord
+from supplier_risk.record import MaterialContext, SupplierRecord, material_context
 from supplier_risk.reference import Reference
 
 JSON_TYPES = ("application/json",)
@@ -51,7 +51,7 @@ def parse_record(body: bytes, context: MaterialContext | None = None) -> Supplie
     try:
         return SupplierRecord.model_validate_json(body, context=context)
     except ValidationError as exc:
-        raise validation_error(exc, body, "record") from None
+        raise validation_error(exc, body, "record", served=context) from None
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,7 @@ def parse_batch(body: bytes, max_items: int, reference: Reference) -> ParsedBatc
     items = envelope.suppliers
     if len(items) > max_items:
         raise _too_many(len(items), max_items)
+    served = material_context(reference.materials)
     coded = code_items(items, reference)
     if not exact and any(_maybe_rounded(items[index]) for index, _ in coded.invalid):
         # An error names the value sent: read the body again, keeping big integers exact.
@@ -134,7 +135,7 @@ def parse_batch(body: bytes, max_items: int, reference: Reference) -> ParsedBatc
         BatchItemError(
             index=index,
             supplier_id=_supplier_id_of(items[index]),
-            errors=field_errors(exc.errors()[:MAX_ERRORS]),
+            errors=field_errors(exc.errors()[:MAX_ERRORS], served=served),
         )
         for index, exc in coded.invalid
     ]

@@ -19,7 +19,7 @@ from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supplier_risk.errors import UnknownScenarioError
-from supplier_risk.record import RECORD_FIELDS, allowed_values
+from supplier_risk.record import RECORD_FIELDS, MaterialContext, allowed_values
 
 MAX_ERRORS = 20
 MAX_VALUE_CHARS = 40
@@ -130,7 +130,7 @@ def shown_value(value: Any) -> str | int | float | bool | None:
     return f"(a {type(value).__name__})"
 
 
-def _message(detail: ErrorDetails, fields: Sequence[str]) -> str:
+def _message(detail: ErrorDetails, fields: Sequence[str], served: MaterialContext | None) -> str:
     kind = detail["type"]
     if kind == "extra_forbidden":
         return f"unknown field; allowed fields: {', '.join(fields)}"
@@ -141,7 +141,7 @@ def _message(detail: ErrorDetails, fields: Sequence[str]) -> str:
     else:
         message = detail["msg"].removeprefix("Value error, ")
     names = [p for p in detail["loc"] if isinstance(p, str)]
-    allowed = allowed_values(names[-1]) if names else ""
+    allowed = allowed_values(names[-1], served) if names else ""
     # pydantic's own words say what is wrong; the contract also wants what is allowed (our own
     # validators' "is not one of: ..." already says it, for the table actually served).
     listed = allowed in message or "is not one of: " in message
@@ -152,8 +152,12 @@ def field_errors(
     details: Iterable[ErrorDetails],
     prefix: Sequence[str | int] = (),
     fields: Sequence[str] = RECORD_FIELDS,
+    served: MaterialContext | None = None,
 ) -> list[FieldError]:
-    """Return pydantic error details as FieldErrors (at most MAX_ERRORS); ``fields`` are allowed."""
+    """Return pydantic error details as FieldErrors (at most MAX_ERRORS).
+
+    ``fields`` are the allowed field names; ``served`` names the materials actually served.
+    """
     out: list[FieldError] = []
     for detail in details:
         if len(out) >= MAX_ERRORS:
@@ -161,7 +165,7 @@ def field_errors(
         location = [*prefix, *detail["loc"]]
         field = ".".join(str(p) for p in location) or "(record)"
         value = None if detail["type"] == "missing" else shown_value(detail.get("input"))
-        out.append(FieldError(field=field, value=value, message=_message(detail, fields)))
+        out.append(FieldError(field=field, value=value, message=_message(detail, fields, served)))
     return out
 
 
@@ -184,7 +188,11 @@ def malformed_json(body: bytes, detail: str) -> ApiError:
 
 
 def validation_error(
-    exc: ValidationError, body: bytes, what: str, fields: Sequence[str] = RECORD_FIELDS
+    exc: ValidationError,
+    body: bytes,
+    what: str,
+    fields: Sequence[str] = RECORD_FIELDS,
+    served: MaterialContext | None = None,
 ) -> ApiError:
     """Return the ApiError for a failed validation of a whole body with the given fields."""
     details = exc.errors()
@@ -196,7 +204,7 @@ def validation_error(
         422,
         "invalid_record" if what == "record" else "invalid_request",
         f"the {what} has {count} invalid field{'s' if count != 1 else ''}{shown}",
-        field_errors(details, fields=fields),
+        field_errors(details, fields=fields, served=served),
     )
 
 

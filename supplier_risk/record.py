@@ -248,8 +248,10 @@ class LabelledRecord(SupplierRecord):
     disrupted: Annotated[int, Field(ge=0, le=1)]
 
 
-def allowed_values(field: str) -> str:
-    """Return, in words, what a record field allows."""
+def allowed_values(field: str, served: MaterialContext | None = None) -> str:
+    """Return, in words, what a record field allows (materials: of the served table, if given)."""
+    if field == "material" and served is not None:
+        return "one of: " + served["listed"]
     allowed = {
         "supplier_id": f"a string of 1 to {SUPPLIER_ID_MAX} characters",
         "supplier_name": f"a string of up to {SUPPLIER_NAME_MAX} characters",

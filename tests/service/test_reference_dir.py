@@ -55,3 +55,14 @@ def test_an_unknown_material_is_refused_naming_the_served_table(extended: TestCl
     assert "allowed:" not in error["message"]
     batch = extended.post("/v1/score/batch", json={"suppliers": [record]}).json()
     assert batch["errors"][0]["errors"] == [error]
+
+
+def test_a_missing_material_names_the_served_table(extended: TestClient) -> None:
+    record = record_data()
+    del record["material"]
+    [error] = extended.post("/v1/score", json=record).json()["errors"]
+    assert error["field"] == "material"
+    assert error["message"].startswith("field required; allowed: one of: la_ce_oxide")
+    assert error["message"].endswith(", ce_metal")
+    batch = extended.post("/v1/score/batch", json={"suppliers": [record]}).json()
+    assert batch["errors"][0]["errors"] == [error]
