@@ -184,6 +184,18 @@ def wrk(
     return result
 
 
+def batch_durations(log_path: Path, mark: int) -> list[float]:
+    """Return the server times (ms) of the answered batches logged after byte ``mark``."""
+    time.sleep(0.5)  # the access log is flushed every 0.2 s
+    with log_path.open() as handle:
+        handle.seek(mark)
+        return [
+            line["duration_ms"]
+            for line in map(json.loads, handle)
+            if line.get("path") == "/v1/score/batch" and line.get("status") == 200
+        ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs")
@@ -281,14 +293,7 @@ def main() -> None:
                         scripts["batch"], ours_port, "/v1/score/batch", seconds, 1, pid=ours.pid
                     )
                     batch_rps = batch_run["rps"]
-                    time.sleep(0.5)  # the access log is flushed every 0.2 s
-                    with log_path.open() as handle:
-                        handle.seek(mark)
-                        durations = [
-                            line["duration_ms"]
-                            for line in map(json.loads, handle)
-                            if line.get("path") == "/v1/score/batch" and line.get("status") == 200
-                        ]
+                    durations = batch_durations(log_path, mark)
                     mark = log_path.stat().st_size
                     plain_run = wrk(
                         scripts["batch_plain"],
@@ -299,14 +304,7 @@ def main() -> None:
                         pid=ours.pid,
                     )
                     plain_rps = plain_run["rps"]
-                    time.sleep(0.5)
-                    with log_path.open() as handle:
-                        handle.seek(mark)
-                        plain_durations = [
-                            line["duration_ms"]
-                            for line in map(json.loads, handle)
-                            if line.get("path") == "/v1/score/batch" and line.get("status") == 200
-                        ]
+                    plain_durations = batch_durations(log_path, mark)
             finally:
                 for process in (ours, bare):
                     process.send_signal(signal.SIGTERM)
