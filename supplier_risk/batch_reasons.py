@@ -29,12 +29,7 @@ def joined_reasons(
     Rows share few combinations of reasons, so each combination is made safe for CSV by
     ``cell`` once.
     """
-    raising, picked = scorer.reason_slots(scored, top)
-    n = len(scored.columns)
-    plain = picked[:, 0] if picked.shape[1] else np.full(n, "", dtype=object)
-    gap = np.array(["", separator], dtype=object)
-    for slot in range(1, picked.shape[1]):
-        plain = plain + gap[raising[:, slot].view(np.int8)] + picked[:, slot]
+    plain = scorer.joined_reasons(scored, top, separator)
     group, combinations = pd.factorize(plain)
     safe = np.asarray([cell(text) for text in combinations.tolist()], dtype=object)
     return np.asarray(plain, dtype=object), safe[group]

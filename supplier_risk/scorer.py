@@ -50,7 +50,6 @@ ResultDict = dict[str, Any]
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 _FIELD = {name: i for i, name in enumerate(RECOURSE_FIELDS)}
-_SEPARATORS = np.array(["", ","], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -231,14 +230,23 @@ class Scorer:
             texts[rows, k] = np.array(words, dtype=object)[group]
         return raising, np.take_along_axis(texts, order, axis=1)
 
+    def joined_reasons(
+        self, scored: Scored, top: int, separator: str, word: Callable[[str], str] = str
+    ) -> ObjArray:
+        """Return each row's first ``top`` reasons (through ``word``) joined by ``separator``."""
+        raising, picked = self.reason_slots(scored, top, word)
+        joined = np.full(len(scored.columns), "", dtype=object)
+        gap = np.array(["", separator], dtype=object)
+        for slot in range(picked.shape[1]):
+            joined = joined + (gap[raising[:, slot].view(np.int8)] if slot else "")
+            joined = joined + picked[:, slot]
+        return joined
+
     def _reasons_json(self, scored: Scored) -> list[str]:
         """Return each row's plain-word reasons as a JSON list."""
-        raising, picked = self.reason_slots(scored, MAX_REASONS, json_text)
-        joined = np.full(len(scored.columns), "[", dtype=object)
-        for slot in range(picked.shape[1]):
-            separator = _SEPARATORS[raising[:, slot].view(np.int8)] if slot else ""
-            joined = joined + separator + picked[:, slot]
-        out: list[str] = (joined + "]").tolist()
+        out: list[str] = (
+            "[" + self.joined_reasons(scored, MAX_REASONS, ",", json_text) + "]"
+        ).tolist()
         return out
 
     def _assumptions(self, scored: Scored, today: dt.date) -> list[list[str]]:
