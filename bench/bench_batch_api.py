@@ -80,14 +80,14 @@ def main() -> None:
     gc.collect()
     gc.freeze()  # as the service does after loading its model
 
-    batch = parse_batch(body, SIZE, scorer.reference)
+    batch = parse_batch(body, SIZE, scorer)
     scored = scorer.score_columns(batch.columns, today)
     plain_results = scorer.results(scored, today, reasons=False, recourse=False)
 
     print(f"POST /v1/score/batch work, {SIZE:,} suppliers ({len(body) / 1e3:.0f} KB in), CPU ms:")
     row(
         "read and validate the body",
-        cpu_ms(lambda: parse_batch(body, SIZE, scorer.reference)),
+        cpu_ms(lambda: parse_batch(body, SIZE, scorer)),
         cpu_ms(lambda: BatchRequest.model_validate_json(body)),
     )
     row("derive features and score", cpu_ms(lambda: scorer.score_columns(batch.columns, today)))

@@ -20,8 +20,8 @@ from service.errors import (
 from service.schemas import BatchEnvelope, BatchItemError
 from supplier_risk.features import RecordColumns
 from supplier_risk.json_batch import code_items
-from supplier_risk.record import MaterialContext, SupplierRecord, material_context
-from supplier_risk.reference import Reference
+from supplier_risk.record import MaterialContext, SupplierRecord
+from supplier_risk.scorer import Scorer
 
 JSON_TYPES = ("application/json",)
 BATCH_FIELDS: tuple[str, ...] = tuple(BatchEnvelope.model_fields)
@@ -116,21 +116,24 @@ def _envelope(document: Any, body: bytes) -> BatchEnvelope:
         raise validation_error(exc, body, "batch request", BATCH_FIELDS) from None
 
 
-def parse_batch(body: bytes, max_items: int, reference: Reference) -> ParsedBatch:
-    """Validate a batch; every row separately, so each valid row is kept and each bad one listed."""
+def parse_batch(body: bytes, max_items: int, scorer: Scorer) -> ParsedBatch:
+    """Validate a batch; every row separately, so each valid row is kept and each bad one listed.
+
+    Records are checked against the scorer's reference data.
+    """
     document, exact = _document(body)
     envelope = _envelope(document, body)
     items = envelope.suppliers
     if len(items) > max_items:
         raise _too_many(len(items), max_items)
-    served = material_context(reference.materials)
-    coded = code_items(items, reference)
+    reference, served = scorer.reference, scorer.record_context
+    coded = code_items(items, reference, served)
     if not exact and any(_maybe_rounded(items[index]) for index, _ in coded.invalid):
         # An error names the value sent: read the body again, keeping big integers exact.
         # Such an integer is out of every field's bounds, so no valid row changes.
         envelope = _envelope(from_json(body), body)
         items = envelope.suppliers
-        coded = code_items(items, reference)
+        coded = code_items(items, reference, served)
     errors = [
         BatchItemError(
             index=index,

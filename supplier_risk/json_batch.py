@@ -32,6 +32,7 @@ from supplier_risk.record import (
     SUPPLIER_ID_MAX,
     SUPPLIER_NAME_MAX,
     SUPPLIER_TYPE_ORDER,
+    MaterialContext,
     SupplierRecord,
     country_codes,
     material_context,
@@ -136,13 +137,12 @@ def _dates() -> tuple[Callable[[Column], bool], RowCheck]:
     return (lambda column: all(map(_date_ok, set(column)))), _date_ok
 
 
-def _checks(reference: Reference) -> dict[str, tuple[Callable[[Column], bool], RowCheck]]:
+def _checks(served: MaterialContext) -> dict[str, tuple[Callable[[Column], bool], RowCheck]]:
     countries = country_codes()
-    materials = frozenset(reference.materials)
     return {
         "supplier_id": _text(1, SUPPLIER_ID_MAX, optional=False),
         "supplier_name": _text(0, SUPPLIER_NAME_MAX, optional=True),
-        "material": _in(materials),
+        "material": _in(served["materials"]),
         "origin_country": _in(countries),
         "china_share": _number(CHINA_SHARE_BOUNDS, _OPTIONAL_NUMBER),
         "licence_type": _in(frozenset(LICENCE_ORDER)),
@@ -176,8 +176,15 @@ def _days(column: Column) -> np.ndarray[Any, np.dtype[np.datetime64]]:
     return np.array(text, dtype="datetime64[D]")
 
 
-def code_items(items: Sequence[Any], reference: Reference) -> CodedItems:
-    """Validate a batch's items and code the valid ones as columns, in batch order."""
+def code_items(
+    items: Sequence[Any], reference: Reference, served: MaterialContext | None = None
+) -> CodedItems:
+    """Validate a batch's items and code the valid ones as columns, in batch order.
+
+    ``served`` is the reference data's material context (Scorer.record_context), if at hand.
+    """
+    if served is None:
+        served = material_context(reference.materials)
     # A missing required field shows as None in its column, which every check refuses.
     rows: Sequence[dict[str, Any]] = items
     odd: set[int] = set()
@@ -186,10 +193,9 @@ def code_items(items: Sequence[Any], reference: Reference) -> CodedItems:
         rows = [item if ok else {} for item, ok in zip(items, shaped, strict=True)]
         odd = {i for i, ok in enumerate(shaped) if not ok}
     columns = {name: list(map(dict.get, rows, repeat(name))) for name in RECORD_FIELDS}
-    for name, (column_ok, row_ok) in _checks(reference).items():
+    for name, (column_ok, row_ok) in _checks(served).items():
         odd.update(_bad_rows(columns[name], column_ok, row_ok))
     invalid: list[tuple[int, ValidationError]] = []
-    served = material_context(reference.materials)
     for i in sorted(odd):
         try:
             record = SupplierRecord.model_validate(items[i], context=served)

@@ -108,7 +108,7 @@ def _batch_work(
 ) -> _BatchDone:
     """Validate, score and serialise a batch (in a worker thread when it is large)."""
     scorer = serving.scorer
-    batch = parse_batch(body, max_items, scorer.reference)
+    batch = parse_batch(body, max_items, scorer)
     rows: list[str] = []
     bands: Counter[str] = Counter()
     if batch.indices:
