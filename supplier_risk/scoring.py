@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,31 @@ from supplier_risk.features import FEATURE_NAMES
 from supplier_risk.model_file import ModelFile, load_model_file
 
 FloatArray = NDArray[np.float64]
+
+SUM_GRID = 2.0**-44
+"""Trained tables and intercepts are multiples of this (about 5.7e-14 in log-odds).
+
+A record's log-odds are then an exact sum, whatever the order of adding: NumPy's, a
+spreadsheet's, or math.fsum all give the same number, to the last bit.
+"""
+
+
+def snap_to_sum_grid(values: FloatArray) -> FloatArray:
+    """Return values rounded to the nearest multiple of :data:`SUM_GRID`."""
+    return np.round(values / SUM_GRID) * SUM_GRID  # exact steps: SUM_GRID is a power of two
+
+
+def sums_are_exact(intercept: float, tables: Sequence[FloatArray]) -> bool:
+    """Return whether the intercept plus any one value per table is summed exactly.
+
+    True when every value is a multiple of :data:`SUM_GRID` and the largest possible sum stays
+    below 2**53 multiples of it: every partial sum, in any order, is then a float.
+    """
+    values = np.concatenate([[intercept], *(np.ravel(t) for t in tables)]) / SUM_GRID
+    if not np.array_equal(values, np.round(values)):
+        return False
+    bound = abs(intercept) + sum(float(np.abs(t).max(initial=0.0)) for t in tables)
+    return bound / SUM_GRID < 2.0**53
 
 
 @dataclass(frozen=True)
@@ -60,9 +85,34 @@ class Scores:
     """index into the model's band labels"""
 
 
+def log_odds(intercept: float, contributions: Iterable[float]) -> float:
+    """Return the intercept plus the correctly rounded sum of the contributions.
+
+    Every path sums this way (:meth:`LoadedModel.logits` row by row), so a record gets the
+    same log-odds to the last bit whether it is scored alone, in a batch or as a recourse
+    candidate. A plain left-to-right sum would not do: terms that trade log-odds between them
+    (a buffer's main effect and its licence pair) can then rise by one unit in the last place
+    where the exact sum stays flat, and a score would seem to rise with a longer buffer.
+    """
+    return intercept + math.fsum(contributions)
+
+
+def sigmoid_one(z: float) -> float:
+    """Return the logistic function of one log-odds, without overflow."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
 def sigmoid(z: FloatArray) -> FloatArray:
-    """Return the logistic function of z without overflow warnings."""
-    return np.exp(-np.logaddexp(0.0, -z))
+    """Return :func:`sigmoid_one` of each element, bit for bit.
+
+    The exponentials come from ``math.exp``: NumPy's own exp may differ from it in the last
+    bit, and then a batch and a single request would answer differently for one record.
+    """
+    e = np.fromiter(map(math.exp, (-np.abs(z)).tolist()), dtype=np.float64, count=z.size)
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 class LoadedModel:
@@ -85,6 +135,8 @@ class LoadedModel:
         self.thresholds_list = list(model.bands.thresholds)
         self.band_labels: tuple[str, ...] = model.bands.labels
         self.baseline_probability = 1.0 / (1.0 + math.exp(-self.intercept))
+        self.exact_sums = sums_are_exact(self.intercept, [t.values for t in self.terms])
+        """whether NumPy's sum of a row gives math.fsum's answer (see SUM_GRID)"""
 
     @staticmethod
     def _compile(
@@ -119,7 +171,7 @@ class LoadedModel:
         contributions = np.empty((matrix.shape[0], len(self.terms)), dtype=np.float64)
         for k, term in enumerate(self.terms):
             contributions[:, k] = term.lookup(matrix)
-        logit = self.intercept + contributions.sum(axis=1)
+        logit = self.logits(contributions)
         probability = sigmoid(logit)
         band = np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
         return Scores(logit, probability, contributions, band)
@@ -139,10 +191,21 @@ class LoadedModel:
             rows = np.flatnonzero(changed[:, term.columns].any(axis=1))
             if rows.size:
                 contributions[rows, k] = term.lookup(matrix[rows])
-        logit = self.intercept + contributions.sum(axis=1)
+        logit = self.logits(contributions)
         probability = sigmoid(logit)
         band = np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
         return Scores(logit, probability, contributions, band)
+
+    def logits(self, contributions: FloatArray) -> FloatArray:
+        """Return each row's log-odds from its contributions, summed as :func:`log_odds` does."""
+        if self.exact_sums:
+            exact: FloatArray = self.intercept + contributions.sum(axis=1)
+            return exact
+        # A model file from before SUM_GRID: correctly rounded sums, row by row (slower).
+        sums = np.fromiter(
+            map(math.fsum, contributions.tolist()), dtype=np.float64, count=contributions.shape[0]
+        )
+        return self.intercept + sums
 
     def logit_of(self, matrix: FloatArray) -> FloatArray:
         """Return only the log-odds of each row (no contributions kept)."""
@@ -154,13 +217,7 @@ class LoadedModel:
     def score_one(self, row: Sequence[float]) -> tuple[float, list[float]]:
         """Return the probability and contributions of one feature row, in pure Python."""
         contributions = [t.lookup_one(row) for t in self.terms]
-        logit = self.intercept + math.fsum(contributions)
-        if logit >= 0:
-            probability = 1.0 / (1.0 + math.exp(-logit))
-        else:
-            e = math.exp(logit)
-            probability = e / (1.0 + e)
-        return probability, contributions
+        return sigmoid_one(log_odds(self.intercept, contributions)), contributions
 
     def band_of(self, probability: float) -> str:
         """Return the band label of one probability."""

@@ -42,7 +42,7 @@ from supplier_risk.record import (
 )
 from supplier_risk.reference import Reference
 from supplier_risk.scorer import ResultDict, Scorer, assumption_lines
-from supplier_risk.scoring import CompiledTerm
+from supplier_risk.scoring import CompiledTerm, log_odds, sigmoid_one
 
 ROUNDING = 1e-12
 """Log-odds differences this small are float noise, not a change of risk."""
@@ -267,8 +267,7 @@ class SingleScorer:
         outcome = outcomes.outcome_of(key, inputs)
         row = self._row(inputs, outcome)
         contributions = [lookup(row) for lookup in self._lookups]
-        total = model.intercept + math.fsum(contributions)
-        probability = _sigmoid(total)
+        probability = sigmoid_one(log_odds(model.intercept, contributions))
         band_index = bisect_right(model.thresholds_list, probability)
         band = model.band_labels[band_index]
         as_of = day.isoformat()
@@ -301,9 +300,7 @@ class SingleScorer:
                 )
                 reasons = reasons_for(term_names, contributions, context)
             if band_index:
-                recourse = self._recourse(
-                    inputs, outcomes, key, row, contributions, total, band_index
-                )
+                recourse = self._recourse(inputs, outcomes, key, row, contributions, band_index)
         reference = outcomes.reference
         return {
             "supplier_id": record.supplier_id,
@@ -348,7 +345,6 @@ class SingleScorer:
         key: tuple[Any, ...],
         row: list[float],
         contributions: list[float],
-        total: float,
         band: int,
     ) -> list[ResultDict]:
         """Return the nearest lowering change of each actionable field (as Scorer.recourse_json).
@@ -357,26 +353,25 @@ class SingleScorer:
         lowest) is kept, as :func:`supplier_risk.explain.first_lowering` does for a batch.
         Only the terms whose inputs a candidate changes are looked up again; where risk never
         rises along a field's values, the first that lowers the band is found by bisection.
-        ``key`` is the record's policy key and ``total`` its log-odds.
+        ``key`` is the record's policy key.
         """
         out: list[ResultDict] = []
         lookups = self._lookups
         labels = self.model.band_labels
         thresholds = self.model.thresholds_list
+        intercept = self.model.intercept
 
         def evaluate(changed_row: list[float], uses: tuple[int, ...]) -> tuple[float, int]:
-            logit = total
+            changed = contributions.copy()
             for k in uses:
-                logit += lookups[k](changed_row) - contributions[k]
-            probability = _sigmoid(logit)
+                changed[k] = lookups[k](changed_row)
+            # Summed in full, as for a record: a candidate's probability is then, to the last
+            # bit, what scoring the changed record gives (and what a batch says).
+            probability = sigmoid_one(log_odds(intercept, changed))
             return probability, bisect_right(thresholds, probability)
 
         def lowers(changed_row: list[float], uses: tuple[int, ...], field: str, value: Any) -> bool:
-            logit = total  # evaluate(), inlined: this runs for most candidates
-            for k in uses:
-                logit += lookups[k](changed_row) - contributions[k]
-            probability = _sigmoid(logit)
-            lowered = bisect_right(thresholds, probability)
+            probability, lowered = evaluate(changed_row, uses)
             if lowered >= band:
                 return False
             out.append(
@@ -527,10 +522,3 @@ def _never_rises(
 
 def _edges(term: CompiledTerm, column: int) -> list[float]:
     return term.edges_list[term.columns.index(column)]
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from supplier_risk.scoring import snap_to_sum_grid
+
 FloatArray = NDArray[np.float64]
 
 
@@ -148,6 +150,13 @@ def purify(
 def export_tables(
     estimator: Any, train_matrix: FloatArray
 ) -> tuple[float, dict[tuple[int, ...], Table]]:
-    """Return the intercept and purified, centred tables reproducing ``estimator``."""
+    """Return the intercept and purified, centred tables reproducing ``estimator``.
+
+    Every number is rounded to a multiple of SUM_GRID (moving a score by about 1e-13 at most),
+    so that any way of adding a record's terms gives the same log-odds, to the last bit.
+    """
     constant, tables = raw_tables(estimator)
-    return purify(constant, tables, train_matrix, train_matrix.shape[1])
+    constant, tables = purify(constant, tables, train_matrix, train_matrix.shape[1])
+    for table in tables.values():
+        table.values = snap_to_sum_grid(table.values)
+    return float(snap_to_sum_grid(np.array([constant]))[0]), tables

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from supplier_risk.features import FEATURE_NAMES, MONOTONE
+from supplier_risk.model_file import finalise_document, parse_model
 from supplier_risk.record import LICENCE_ORDER, SupplierRecord
 from supplier_risk.scorer import Scorer
+from supplier_risk.scoring import LoadedModel
 from tests.conftest import TODAY
 from tests.invariants import GRID, monotone_violations
 
@@ -111,6 +115,26 @@ def test_contributions_add_up_to_logit(scorer: Scorer) -> None:
     assert np.max(np.abs(scores.contributions.sum(axis=1) - (recovered - baseline))) <= 1e-9
 
 
+def test_shipped_model_sums_exactly(scorer: Scorer) -> None:
+    assert scorer.model.exact_sums  # trained onto SUM_GRID: see supplier_risk.scoring
+
+
+def test_model_off_the_sum_grid_scores_alike_on_every_path(model_path: Path) -> None:
+    # A file trained before SUM_GRID existed: sums are taken row by row, correctly rounded.
+    document = json.loads(model_path.read_text("utf-8"))
+    for term in document["terms"]:
+        if len(term["features"]) == 1:  # nudge each value off the grid, each by its own amount
+            term["values"] = [v + 1e-15 * (i % 7) for i, v in enumerate(term["values"])]
+    model = LoadedModel(parse_model(json.dumps(finalise_document(document))))
+    assert not model.exact_sums
+    matrix = random_matrix(2_000, seed=6)
+    scores = model.score(matrix)
+    rows = scores.contributions.tolist()
+    assert scores.logit.tolist() == [model.intercept + math.fsum(row) for row in rows]
+    for i, row in enumerate(matrix.tolist()):
+        assert model.score_one(row)[0] == scores.probability[i]
+
+
 def test_rescore_equals_score_to_the_last_bit(scorer: Scorer) -> None:
     base = random_matrix(4_000, seed=3)
     changed = base.copy()
@@ -133,7 +157,7 @@ def test_score_one_equals_numpy_path(scorer: Scorer) -> None:
     scores = scorer.model.score(matrix)
     for i, row in enumerate(matrix.tolist()):
         probability, contributions = scorer.model.score_one(row)
-        assert probability == pytest.approx(scores.probability[i], abs=1e-12)
+        assert probability == scores.probability[i]
         assert contributions == scores.contributions[i].tolist()
 
 

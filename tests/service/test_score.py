@@ -34,10 +34,7 @@ def test_score_returns_contract_result(client: TestClient) -> None:
 def test_score_matches_the_batch_path(client: TestClient) -> None:
     one = client.post("/v1/score", json=BASE_RECORD).json()
     batch = client.post("/v1/score/batch", json={"suppliers": [BASE_RECORD]}).json()
-    assert one["probability"] == pytest.approx(batch["results"][0]["probability"], abs=1e-12)
-    assert [r["change"] for r in one["recourse"]] == [
-        r["change"] for r in batch["results"][0]["recourse"]
-    ]
+    assert one == batch["results"][0]  # every number to the last bit
     assert one["reasons"] == batch["results"][0]["reasons"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -66,10 +67,18 @@ def test_exported_file_reproduces_estimator_off_the_data(trained: Trained) -> No
     assert np.max(np.abs(ours - theirs)) <= 1e-9
 
 
-def test_contributions_add_up_to_logit(trained: Trained) -> None:
+def test_contributions_add_up_to_logit_exactly_in_any_order(trained: Trained) -> None:
+    # The exported numbers are on SUM_GRID: every order of adding gives the same float.
+    assert trained.model.exact_sums
     scores = trained.model.score(trained.features)
-    total = trained.model.intercept + scores.contributions.sum(axis=1)
-    assert np.max(np.abs(total - scores.logit)) <= 1e-9
+    intercept, contributions = trained.model.intercept, scores.contributions
+    assert np.array_equal(intercept + contributions[:, ::-1].sum(axis=1), scores.logit)
+    in_order = np.full(len(contributions), intercept)
+    for k in range(contributions.shape[1]):
+        in_order += contributions[:, k]
+    assert np.array_equal(in_order, scores.logit)
+    fsums = [intercept + math.fsum(row) for row in contributions[:500].tolist()]
+    assert fsums == scores.logit[:500].tolist()
 
 
 def test_contributions_are_centred_on_training_rows(trained: Trained) -> None:
