@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,7 +21,7 @@ from supplier_risk.record import (
     SUPPLIER_TYPE_ORDER,
     SupplierRecord,
 )
-from supplier_risk.reference import Reference
+from supplier_risk.reference import Dated, Reference
 
 FEATURE_NAMES: tuple[str, ...] = (
     "china_share",
@@ -170,6 +171,8 @@ class _DayPolicy:
     """per rule of the policy table, in order"""
     notes: ObjArray
     """per material: the assumption its controlled flag rests on, or None"""
+    rule_notes: ObjArray
+    """per rule: the assumption that it does not apply on this day, or None"""
 
 
 MAX_CACHED_DAYS = 20_000
@@ -189,13 +192,12 @@ def _day_policy(reference: Reference, day: dt.date, destination: str | None) -> 
     notes = np.full(len(materials), None, dtype=object)
     for i, material in enumerate(materials):
         control_list = lists.get(material.control_list or "")
-        suspension = None if control_list is None else control_list.assumed_suspension_on(day)
-        if suspension is not None:
-            notes[i] = (
-                f"policy table {policy.version} assumes {material.control_list} stays suspended "
-                f"until {suspension.until.isoformat()} ({suspension.instrument}); see the "
-                "scenario suspension_lapses"
-            )
+        if control_list is not None:
+            notes[i] = _assumption_note(policy.version, control_list, day, destination)
+    rule_notes = np.array(
+        [_assumption_note(policy.version, r, day, destination) for r in policy.rules] + [None],
+        dtype=object,
+    )[:-1]  # the None keeps NumPy from making a 2-D array of a single string's characters
     cached = _DayPolicy(
         controlled=np.array(
             [m.control_list is not None and m.control_list in in_force for m in materials],
@@ -203,34 +205,68 @@ def _day_policy(reference: Reference, day: dt.date, destination: str | None) -> 
         ),
         rules_active=np.array([r.in_force_on(day, destination) for r in policy.rules], dtype=bool),
         notes=notes,
+        rule_notes=rule_notes,
     )
     if len(reference.derived) < MAX_CACHED_DAYS:
         reference.derived[key] = cached
     return cached
 
 
-def _day_tables(
-    reference: Reference, days: list[dt.date], destination: str | None
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_], ObjArray]:
-    """Return controlled[day, material], rules_active[day, rule] and notes[day, material]."""
+def _assumption_note(
+    version: str, dated: Dated, day: dt.date, destination: str | None
+) -> str | None:
+    """Return what the policy table assumes about a list or rule on ``day``, if anything."""
+    suspension = dated.assumed_suspension_on(day, destination)
+    if suspension is None:
+        return None
+    return (
+        f"policy table {version} assumes {dated.name} stays suspended until "
+        f"{suspension.until.isoformat()} ({suspension.instrument}); see the scenario "
+        "suspension_lapses"
+    )
+
+
+@dataclass(frozen=True)
+class _DayTables:
+    """The policy table's answers for each day of a batch, for buyers in one country."""
+
+    controlled: NDArray[np.bool_]
+    """[day, material]"""
+    rules_active: NDArray[np.bool_]
+    """[day, rule]"""
+    notes: ObjArray
+    """[day, material]"""
+    rule_notes: ObjArray
+    """[day, rule]"""
+
+
+def _day_tables(reference: Reference, days: list[dt.date], destination: str | None) -> _DayTables:
+    """Return the policy table's answers for each of ``days``."""
     answers = [_day_policy(reference, day, destination) for day in days]
     n_materials, n_rules = len(reference.materials), len(reference.policy.rules)
-    controlled = np.zeros((len(days), n_materials), dtype=bool)
-    rules = np.zeros((len(days), n_rules), dtype=bool)
-    notes = np.full((len(days), n_materials), None, dtype=object)
+    tables = _DayTables(
+        controlled=np.zeros((len(days), n_materials), dtype=bool),
+        rules_active=np.zeros((len(days), n_rules), dtype=bool),
+        notes=np.full((len(days), n_materials), None, dtype=object),
+        rule_notes=np.full((len(days), n_rules), None, dtype=object),
+    )
     for i, answer in enumerate(answers):
-        controlled[i] = answer.controlled
-        rules[i] = answer.rules_active
-        notes[i] = answer.notes
-    return controlled, rules, notes
+        tables.controlled[i] = answer.controlled
+        tables.rules_active[i] = answer.rules_active
+        tables.notes[i] = answer.notes
+        tables.rule_notes[i] = answer.rule_notes
+    return tables
+
+
+_Cell = TypeVar("_Cell", np.bool_, np.object_)
 
 
 def _per_row(
-    general: NDArray[np.bool_],
-    targeted: dict[str, NDArray[np.bool_]],
+    general: NDArray[_Cell],
+    targeted: dict[str, NDArray[_Cell]],
     destination: ObjArray,
     index: tuple[IntArray, ...],
-) -> NDArray[np.bool_]:
+) -> NDArray[_Cell]:
     """Look a day-indexed table up per row, using a country's own table for its buyers."""
     out = general[index]
     for country, table in targeted.items():
@@ -259,14 +295,15 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     type_missing = columns.supplier_type == MISSING_CODE
     supplier_type = np.where(type_missing, 0, columns.supplier_type)
 
-    general_controlled, general_rules, notes_table = _day_tables(reference, day_list, None)
+    general = _day_tables(reference, day_list, None)
     targeted = {c: _day_tables(reference, day_list, c) for c in targeted_countries}
     controlled = _per_row(
-        general_controlled,
-        {c: tables[0] for c, tables in targeted.items()},
+        general.controlled,
+        {c: tables.controlled for c, tables in targeted.items()},
         destination,
         (day_index, columns.material),
     )
+    policy_note = general.notes[day_index, columns.material]
     end_use_rank_of = np.array([reference.sensitivity_rank(e) for e in END_USES], dtype=np.int64)
     end_use_rank = end_use_rank_of[columns.end_use]
 
@@ -283,24 +320,32 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     rule_applied[stale] = CONTROLLED_NEEDS_LICENCE
     for k, rule in enumerate(reference.policy.rules):
         active = _per_row(
-            general_rules[:, k],
-            {c: tables[1][:, k] for c, tables in targeted.items()},
+            general.rules_active[:, k],
+            {c: tables.rules_active[:, k] for c, tables in targeted.items()},
             destination,
             (day_index,),
         )
-        if not active.any():
-            continue
         if rule.kind == "extraterritorial" and rule.threshold_china_share is not None:
-            hit = (
-                active
-                & ~origin_cn
+            exposed = (
+                ~origin_cn
                 & is_magnet
                 & controlled
                 & (china_share >= rule.threshold_china_share)
                 & (licence == LICENCE_NOT_REQUIRED)
             )
+            hit = active & exposed
             licence[hit] = LICENCE_INDIVIDUAL
             rule_applied[hit] = rule.name
+            # Where only an assumed suspension keeps the rule off, the score rests on it.
+            notes = _per_row(
+                general.rule_notes[:, k],
+                {c: tables.rule_notes[:, k] for c, tables in targeted.items()},
+                destination,
+                (day_index,),
+            )
+            assumed = exposed & ~active & (notes != None)  # noqa: E711 (element-wise)
+            if assumed.any():
+                policy_note[assumed] = notes[assumed]
         elif rule.kind == "destination_end_use_denial":
             end_use_hit = np.isin(columns.end_use, [END_USES.index(e) for e in rule.end_uses])
             everywhere = not rule.destination_countries
@@ -343,5 +388,5 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
         licence_given=columns.licence,
         rule_applied=rule_applied,
         destination_unknown_rule=destination_unknown_rule,
-        policy_note=notes_table[day_index, columns.material],
+        policy_note=policy_note,
     )

@@ -98,10 +98,12 @@ class Dated(_Strict):
             return False
         return not any(s.covers(day, destination) for s in self.suspensions)
 
-    def assumed_suspension_on(self, day: dt.date) -> Suspension | None:
-        """Return the assumed (not yet known) suspension covering ``day``, if any."""
+    def assumed_suspension_on(
+        self, day: dt.date, destination: str | None = None
+    ) -> Suspension | None:
+        """Return the assumed (not yet known) suspension covering ``day`` for a buyer, if any."""
         for suspension in self.suspensions:
-            if suspension.assumed and suspension.start <= day < suspension.until:
+            if suspension.assumed and suspension.covers(day, destination):
                 return suspension
         return None
 

@@ -78,6 +78,35 @@ def test_derive_features_notes_assumed_suspension(reference: Reference, make_rec
     assert "assumes october_2025 stays suspended until 2027-11-10" in features.policy_note[0]
 
 
+@pytest.mark.parametrize(
+    ("overrides", "noted"),
+    [
+        ({}, True),  # a magnet made in Germany with Chinese rare earths, no licence asked
+        ({"as_of": "2026-11-09"}, False),  # the known suspension: a fact, not an assumption
+        ({"as_of": "2027-11-10"}, False),  # the assumed suspension has run out: the rule bites
+        ({"china_share": 0.0005}, False),  # below the 0.1% threshold the rule never applied
+        ({"material": "ndfeb_magnet"}, False),  # not a controlled magnet
+        ({"origin_country": "CN"}, False),  # made in China: not an extraterritorial case
+        ({"licence_type": "individual"}, False),  # already licensed: the rule changes nothing
+    ],
+)
+def test_derive_features_notes_assumed_suspension_of_extraterritorial_rule(
+    reference: Reference, make_record: Make, overrides: dict[str, object], noted: bool
+) -> None:
+    data = {
+        "material": "ndfeb_magnet_heavy",
+        "origin_country": "DE",
+        "china_share": 0.5,
+        "licence_type": "not_required",
+        "as_of": "2026-11-22",
+        **overrides,
+    }
+    features = derive(reference, make_record(**data))
+    note = features.policy_note[0]
+    expected = "assumes extraterritorial_0_1pct stays suspended until 2027-11-10"
+    assert (note is not None and expected in note) is noted, note
+
+
 def test_derive_features_raises_stale_licence_for_controlled_chinese_export(
     reference: Reference, make_record: Make
 ) -> None:
