@@ -26,6 +26,8 @@ from supplier_risk.scorer import Scorer
 JSON_TYPES = ("application/json",)
 BATCH_FIELDS: tuple[str, ...] = tuple(BatchEnvelope.model_fields)
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+UTF8_BOM = b"\xef\xbb\xbf"
+"""Some Windows tools start UTF-8 text with it; JSON parsers may ignore it (RFC 8259, 8.1)."""
 
 
 def media_type(content_type: str) -> str:
@@ -51,7 +53,14 @@ def parse_record(body: bytes, context: MaterialContext | None = None) -> Supplie
     try:
         return SupplierRecord.model_validate_json(body, context=context)
     except ValidationError as exc:
-        raise validation_error(exc, body, "record", served=context) from None
+        error = exc
+    if body.startswith(UTF8_BOM):  # looked at only here: it costs a valid body nothing
+        body = body[len(UTF8_BOM) :]
+        try:
+            return SupplierRecord.model_validate_json(body, context=context)
+        except ValidationError as exc:
+            error = exc
+    raise validation_error(error, body, "record", served=context) from None
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,7 @@ def parse_batch(body: bytes, max_items: int, scorer: Scorer) -> ParsedBatch:
 
     Records are checked against the scorer's reference data.
     """
+    body = body.removeprefix(UTF8_BOM)
     document, exact = _document(body)
     envelope = _envelope(document, body)
     items = envelope.suppliers

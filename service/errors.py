@@ -8,6 +8,7 @@ and say what is allowed. No stack trace ever reaches a caller.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -130,6 +131,11 @@ def shown_value(value: Any) -> str | int | float | bool | None:
     return f"(a {type(value).__name__})"
 
 
+_NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
+_NOT_A_BOOLEAN = frozenset({"bool_type", "bool_parsing"})
+_NON_FINITE = re.compile(rb"NaN|Infinity")
+
+
 def _message(detail: ErrorDetails, fields: Sequence[str], served: MaterialContext | None) -> str:
     kind = detail["type"]
     if kind == "extra_forbidden":
@@ -138,6 +144,10 @@ def _message(detail: ErrorDetails, fields: Sequence[str], served: MaterialContex
         message = "field required"
     elif kind == "finite_number":
         message = "must be a finite number (NaN and Infinity are not allowed)"
+    elif kind in _NOT_AN_OBJECT:
+        message = "Input should be an object"  # not pydantic's class name, which means nothing here
+    elif kind in _NOT_A_BOOLEAN:
+        message = f"{detail['msg']}; allowed: true or false"
     else:
         message = detail["msg"].removeprefix("Value error, ")
     names = [p for p in detail["loc"] if isinstance(p, str)]
@@ -151,17 +161,19 @@ def field_errors(
     prefix: Sequence[str | int] = (),
     fields: Sequence[str] = RECORD_FIELDS,
     served: MaterialContext | None = None,
+    whole: str = "(record)",
 ) -> list[FieldError]:
     """Return pydantic error details as FieldErrors (at most MAX_ERRORS).
 
-    ``fields`` are the allowed field names; ``served`` names the materials actually served.
+    ``fields`` are the allowed field names; ``served`` names the materials actually served;
+    ``whole`` is the field shown for an error about the whole value.
     """
     out: list[FieldError] = []
     for detail in details:
         if len(out) >= MAX_ERRORS:
             break
         location = [*prefix, *detail["loc"]]
-        field = ".".join(str(p) for p in location) or "(record)"
+        field = ".".join(str(p) for p in location) or whole
         value = None if detail["type"] == "missing" else shown_value(detail.get("input"))
         out.append(FieldError(field=field, value=value, message=_message(detail, fields, served)))
     return out
@@ -177,11 +189,18 @@ def malformed_json(body: bytes, detail: str) -> ApiError:
             "invalid_encoding",
             f"the body is not UTF-8: byte {exc.start} is {body[exc.start : exc.start + 1]!r}",
         )
+    if not body.strip():
+        return ApiError(400, "malformed_json", "the body is empty; send a JSON object")
+    # Said only where it explains the failure: most malformed bodies have nothing to do with it.
+    hint = (
+        " (numbers must be finite: NaN and Infinity are not JSON)"
+        if _NON_FINITE.search(body)
+        else ""
+    )
     return ApiError(
         400,
         "malformed_json",
-        f"the body is not valid JSON: {detail.removeprefix('Invalid JSON: ')} "
-        "(numbers must be finite: NaN and Infinity are not JSON)",
+        f"the body is not valid JSON: {detail.removeprefix('Invalid JSON: ')}{hint}",
     )
 
 
@@ -202,7 +221,7 @@ def validation_error(
         422,
         "invalid_record" if what == "record" else "invalid_request",
         f"the {what} has {count} invalid field{'s' if count != 1 else ''}{shown}",
-        field_errors(details, fields=fields, served=served),
+        field_errors(details, fields=fields, served=served, whole=f"({what})"),
     )
 
 

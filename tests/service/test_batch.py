@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from service.app import create_app
@@ -164,3 +166,31 @@ def test_batch_counts_rows_in_the_access_log(
     client.app.state.access.flush()  # type: ignore[attr-defined]
     lines = [line for line in capsys.readouterr().out.splitlines() if '"/v1/score/batch"' in line]
     assert '"items":3' in lines[-1]
+
+
+def test_batch_words_type_errors_without_class_names(client: TestClient) -> None:
+    response = client.post("/v1/score/batch", json={"suppliers": [3, "x"]})
+    assert response.status_code == 200
+    messages = [e["errors"][0]["message"] for e in response.json()["errors"]]
+    assert messages == ["Input should be an object"] * 2
+    response = client.post("/v1/score/batch", json=[BASE_RECORD])
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert (error["field"], error["message"]) == ("(batch request)", "Input should be an object")
+
+
+def test_batch_explain_error_says_what_is_allowed(client: TestClient) -> None:
+    response = client.post("/v1/score/batch", json={"suppliers": [], "explain": "no"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"].endswith("allowed: true or false")
+
+
+def test_batch_accepts_a_utf8_byte_order_mark(client: TestClient) -> None:
+    body = json.dumps({"suppliers": [BASE_RECORD]}).encode()
+    response = client.post(
+        "/v1/score/batch",
+        content=b"\xef\xbb\xbf" + body,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1

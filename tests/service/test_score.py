@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -99,6 +100,39 @@ def test_score_rejects_malformed_json(client: TestClient) -> None:
     assert response.status_code == 400
     assert error_of(response).error == "malformed_json"
     assert "not valid JSON" in error_of(response).message
+
+
+@pytest.mark.parametrize(
+    ("body", "wording"),
+    [
+        (b"", "the body is empty"),
+        (b"  \n", "the body is empty"),
+        (b'{"supplier_id": "V-1",}', "not valid JSON: trailing comma"),
+        (b"[[[[" * 100 + b"]]]]" * 100, "recursion limit exceeded"),
+    ],
+)
+def test_score_says_why_a_body_is_not_json(client: TestClient, body: bytes, wording: str) -> None:
+    response = client.post("/v1/score", content=body, headers=JSON)
+    assert response.status_code == 400
+    message = error_of(response).message
+    assert wording in message
+    assert "NaN" not in message  # the finite-numbers hint only where it explains the failure
+
+
+def test_score_names_nan_where_it_breaks_the_json(client: TestClient) -> None:
+    response = client.post("/v1/score", content=b'{"supplier_id": [NaN', headers=JSON)
+    assert response.status_code == 400
+    assert "NaN and Infinity are not JSON" in error_of(response).message
+
+
+def test_score_accepts_a_utf8_byte_order_mark(client: TestClient) -> None:
+    body = json.dumps(BASE_RECORD).encode()
+    plain = client.post("/v1/score", content=body, headers=JSON).json()
+    marked = client.post("/v1/score", content=b"\xef\xbb\xbf" + body, headers=JSON)
+    assert marked.status_code == 200
+    assert marked.json() == plain
+    twice = client.post("/v1/score", content=b"\xef\xbb\xbf" * 2 + body, headers=JSON)
+    assert twice.status_code == 400
 
 
 def test_score_rejects_non_utf8_body(client: TestClient) -> None:
