@@ -11,6 +11,7 @@ Exit codes: 0 all done; 1 some rows were invalid (their errors are in the output
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -220,10 +221,17 @@ def serve(
     host: Annotated[str | None, typer.Option("--host", help="address to bind")] = None,
     port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, max=64)] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="model file (default: SUPPLIER_RISK_MODEL_PATH, or shipped)"),
+    ] = None,
 ) -> None:
     """Run the HTTP service (uvicorn with uvloop and httptools)."""
     from service.run import run
 
+    if model is not None:
+        # Worker processes read their settings from the environment: they must see it too.
+        os.environ["SUPPLIER_RISK_MODEL_PATH"] = str(model.resolve())
     settings = _settings()
     updates = {"host": host, "port": port, "workers": workers}
     settings = settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
