@@ -276,6 +276,24 @@ def _per_row(
     return out
 
 
+def _note_early_general_licences(
+    columns: RecordColumns, as_of: NDArray[np.datetime64], reference: Reference, notes: ObjArray
+) -> None:
+    """Add a note to rows claiming a general licence before any was granted (kept as given)."""
+    policy = reference.policy
+    if policy.general_licences is None:  # a policy table that does not say
+        return
+    first = policy.general_licences.first_granted
+    early = (columns.licence == LICENCE_GENERAL) & (as_of < np.datetime64(first, "D"))
+    for i in np.flatnonzero(early).tolist():
+        note = (
+            f"licence_type general on {as_of[i]}, before the first general licences were "
+            f"granted on {first.isoformat()} (policy table {policy.version}): check the record; "
+            "scored as given"
+        )
+        notes[i] = note if notes[i] is None else f"{notes[i]}; {note}"
+
+
 def derive_features(columns: RecordColumns, reference: Reference, today: dt.date) -> Features:
     """Turn coded records into the model's input matrix, filling defaults and applying rules."""
     n = len(columns)
@@ -364,6 +382,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             hit = active & controlled & (licence == LICENCE_GENERAL)
             licence[hit] = LICENCE_INDIVIDUAL
             rule_applied[hit] = rule.name
+    _note_early_general_licences(columns, as_of, reference, policy_note)
     if targeted_countries:
         unknown = destination_missing & np.array(
             [r is None for r in destination_unknown_rule], dtype=bool

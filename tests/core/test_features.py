@@ -107,6 +107,18 @@ def test_derive_features_notes_assumed_suspension_of_extraterritorial_rule(
     assert (note is not None and expected in note) is noted, note
 
 
+@pytest.mark.parametrize(("as_of", "noted"), [("2025-12-01", True), ("2025-12-02", False)])
+def test_derive_features_notes_a_general_licence_before_any_was_granted(
+    reference: Reference, make_record: Make, as_of: str, noted: bool
+) -> None:
+    features = derive(reference, make_record(licence_type="general", as_of=as_of))
+    note = features.policy_note[0]
+    assert (note is not None and "first general licences were granted on 2025-12-02" in note) is (
+        noted
+    ), note
+    assert LICENCE_ORDER[int(value(features, "licence_type"))] == "general"  # scored as given
+
+
 def test_derive_features_raises_stale_licence_for_controlled_chinese_export(
     reference: Reference, make_record: Make
 ) -> None:
