@@ -89,3 +89,27 @@ def test_load_previous_rejects_a_file_that_is_not_an_output(scorer: Scorer) -> N
         InputFileError, match=r"not an output of `supplier-risk score` \(no column probability"
     ):
         load_previous(csv_bytes(rows(2)), "in.csv", scorer, TODAY, None)
+
+
+def test_compare_never_counts_a_supplier_repeated_last_time_as_vanished(scorer: Scorer) -> None:
+    last = rows(2)
+    last.append({**rows(1)[0]})  # S-0 twice in the previous output
+    last_out, _ = score(scorer, last)
+    text, run = score(scorer, rows(1), last_out.encode())
+    comparison = run.summary_json([])["comparison"]
+    assert parse(text)[0]["compare_status"] == "same_band"
+    assert comparison["matched"] == 1
+    assert comparison["vanished_ids"] == ["S-1"]
+    assert comparison["vanished"] == 1
+    assert comparison["previous_duplicate_ids"] == ["S-0"]
+
+
+def test_compare_names_a_new_supplier_repeated_this_time_once(scorer: Scorer) -> None:
+    last_out, _ = score(scorer, rows(1))
+    now = [*rows(1), *({**r, "supplier_id": "NEW-1"} for r in rows(2))]
+    text, run = score(scorer, now, last_out.encode())
+    comparison = run.summary_json([])["comparison"]
+    assert [r["compare_status"] for r in parse(text)] == ["same_band", "new", "new"]
+    assert comparison["new"] == 2  # rows, as in the compare_status column
+    assert comparison["new_ids"] == ["NEW-1"]
+    assert comparison["vanished"] == 0
