@@ -288,7 +288,8 @@ class Comparison:
 
 
 def _fmt(values: FloatArray, signed: bool = False) -> ObjArray:
-    spec = "{:+.6f}" if signed else "{:.6f}"
+    # "z" (PEP 682): a value that rounds to zero from below is written 0.000000, not -0.000000.
+    spec = "{:+z.6f}" if signed else "{:z.6f}"
     return np.asarray(
         ["" if math.isnan(v) else spec.format(v) for v in values.tolist()], dtype=object
     )

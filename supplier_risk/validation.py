@@ -156,7 +156,8 @@ def _numbers(
         errors.add(fractional, field + ":", values, " is not a whole number")
     if required:
         errors.add(blank, f"{field}: required, {kind} from {lo:g} to {hi:g}")
-    return np.asarray(number.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    # Adding 0.0 reads '-0' as 0.0 (SupplierRecord's rule), so no reason says "-0 days".
+    return np.asarray(number.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64) + 0.0
 
 
 def _countries(values: pd.Series, field: str, errors: _Errors, required: bool) -> pd.Series:
