@@ -86,8 +86,8 @@ class PreviousRun:
 
     def vanished(self) -> ObjArray:
         """Return the distinct non-empty ids of the previous file that no row of this run has."""
-        ids = self.index.to_numpy(dtype=object)
-        return ids[~self.seen & (ids != "")]
+        ids = np.asarray(self.index.to_numpy(dtype=object), dtype=object)
+        return np.asarray(ids[~self.seen & (ids != "")], dtype=object)
 
 
 def load_previous(

@@ -7,8 +7,8 @@ test checks that both paths accept and reject the same values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np

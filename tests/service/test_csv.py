@@ -107,7 +107,5 @@ def test_csv_as_json_keeps_cells_under_repeated_and_blank_headers(client: TestCl
     assert response.status_code == 200
     row = response.json()["rows"][0]
     # the literal note_2 keeps its name, so the second note takes the next free number
-    assert [row[k] for k in ("note", "note_3", "column_9", "column_10", "note_2")] == list(
-        "abcde"
-    )
+    assert [row[k] for k in ("note", "note_3", "column_9", "column_10", "note_2")] == list("abcde")
     assert row["supplier_id"] == "A"
