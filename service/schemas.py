@@ -64,7 +64,10 @@ class CsvJsonResponse(BaseModel):
 
     rows: list[dict[str, str]] = Field(
         description="the input rows, cells as text, with probability, risk_score, band, "
-        "top_reasons and error appended"
+        "top_reasons and error appended; keyed by the header as given, except that a blank "
+        "header becomes column_N (N its 1-based place in the row) and a repeated one the first "
+        "free of NAME_2, NAME_3, ... (a name given in the header is never displaced), so every "
+        "cell is kept"
     )
     summary: CsvSummary
 

@@ -43,6 +43,7 @@ LISTED_DUPLICATES = 50
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 ObjArray = NDArray[np.object_]
+BoolArray = NDArray[np.bool_]
 
 
 def _probability_text(p: FloatArray) -> ObjArray:
@@ -163,7 +164,7 @@ class BatchRun:
         frame = pd.DataFrame(cells)
         validated = validate_frame(frame, self.scorer.reference)
         errors = validated.errors.copy()
-        self._extra_cells(chunk, width, errors)
+        fields = {**validated.fields, "row": self._extra_cells(chunk, width, errors)}
         ids = frame["supplier_id"].to_numpy(dtype=object)
         self._hashes.append(pd.util.hash_array(ids))
 
@@ -179,7 +180,8 @@ class BatchRun:
         totals.invalid += int(n - rows.size)
         bad = np.flatnonzero(~valid)
         if bad.size:
-            totals.add_errors(first_row + bad, ids[bad], errors[bad])
+            by_field = {name: rows_of[bad] for name, rows_of in fields.items()}
+            totals.add_errors(first_row + bad, ids[bad], errors[bad], by_field)
         compare: list[ObjArray] = []
         if rows.size:
             scored = self.scorer.score_columns(
@@ -254,13 +256,18 @@ class BatchRun:
         keep[maybe[blank]] = False
         return chunk.iloc[np.flatnonzero(keep)]
 
-    def _extra_cells(self, chunk: pd.DataFrame, width: int, errors: ObjArray) -> None:
-        """Mark rows with more cells than the header names (the extra cells are not kept)."""
+    def _extra_cells(self, chunk: pd.DataFrame, width: int, errors: ObjArray) -> BoolArray:
+        """Flag rows with more cells than the header names (the extra cells are not kept).
+
+        Returns which rows were flagged.
+        """
+        flagged = np.zeros(len(chunk), dtype=bool)
         if chunk.shape[1] <= width:
-            return
+            return flagged
         filled = (chunk.iloc[:, width:].astype(str) != "").to_numpy()
         if not filled.any():
-            return
+            return flagged
+        flagged[:] = filled.any(axis=1)
         last = filled.shape[1] - np.argmax(filled[:, ::-1], axis=1)
         for i in np.flatnonzero(filled.any(axis=1)).tolist():
             message = (
@@ -268,6 +275,7 @@ class BatchRun:
                 "unquoted delimiter inside a cell?); the extra cells are not in the output"
             )
             errors[i] = message if errors[i] == "" else errors[i] + "; " + message
+        return flagged
 
     def _weights(self, chunk: pd.DataFrame, rows: IntArray) -> FloatArray:
         """Return the weight of each scored row: the --weight column, or 1.0 each."""

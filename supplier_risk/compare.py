@@ -56,7 +56,11 @@ def _logit(p: FloatArray) -> FloatArray:
 
 @dataclass
 class PreviousRun:
-    """A previous output file, indexed by supplier_id (the first row of a repeated id)."""
+    """A previous output file, indexed by supplier_id (the first row of a repeated id).
+
+    Every row of this run with a repeated previous id is joined to that id's first row; the id
+    is seen (never vanished) once any row of this run carries it.
+    """
 
     source: str
     ids: ObjArray
@@ -70,12 +74,20 @@ class PreviousRun:
     seen: NDArray[np.bool_] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.seen = np.zeros(self.ids.shape[0], dtype=bool)
+        # One flag per distinct id, not per row: a repeated id is seen once any row of this run
+        # carries it, so it can never count as vanished while it is present.
+        self.seen = np.zeros(len(self.index), dtype=bool)
 
     def lookup(self, ids: ObjArray) -> IntArray:
-        """Return each id's row in the previous file, or -1 for a new supplier."""
+        """Return each id's row in the previous file (marking the id seen), or -1 if new."""
         found = self.index.get_indexer(pd.Index(ids))
+        self.seen[found[found >= 0]] = True
         return np.where(found >= 0, self.positions[np.maximum(found, 0)], -1).astype(np.int64)
+
+    def vanished(self) -> ObjArray:
+        """Return the distinct non-empty ids of the previous file that no row of this run has."""
+        ids = np.asarray(self.index.to_numpy(dtype=object), dtype=object)
+        return np.asarray(ids[~self.seen & (ids != "")], dtype=object)
 
 
 def load_previous(
@@ -144,7 +156,13 @@ def load_previous(
 
 @dataclass
 class Comparison:
-    """The comparison columns of one chunk, and running totals across chunks."""
+    """The comparison columns of one chunk, and running totals across chunks.
+
+    ``matched``, the band counts, ``previously_unscored`` and ``new`` count rows of this run, as
+    its ``compare_status`` column does; ``vanished`` counts distinct ids of the previous file
+    that no row of this run carries. A supplier in both files is never new nor vanished, and
+    the id lists name each id once.
+    """
 
     previous: PreviousRun
     band_labels: tuple[str, ...]
@@ -177,7 +195,6 @@ class Comparison:
         prev = self.previous
         at = prev.lookup(ids)
         known = at >= 0
-        prev.seen[at[known]] = True
         prev_p = np.full(n, np.nan)
         prev_p[known] = prev.probability[at[known]]
         prev_band = np.full(n, "", dtype=object)
@@ -188,9 +205,7 @@ class Comparison:
         status[ids == ""] = ""
         new_rows = np.flatnonzero(~known & (ids != ""))
         self.new += int(new_rows.size)
-        room = LISTED - len(self.new_ids)
-        if room > 0:
-            self.new_ids.extend(str(i) for i in ids[new_rows[:room]])
+        self._list_new(ids[new_rows])
 
         at_s = at[scored_rows]
         both = (at_s >= 0) & ~np.isnan(prev.probability[np.maximum(at_s, 0)])
@@ -244,11 +259,18 @@ class Comparison:
             status,
         ]
 
+    def _list_new(self, ids: ObjArray) -> None:
+        """Add new ids to ``new_ids``, each once (the count stays per row), up to LISTED."""
+        for i in pd.unique(ids).tolist():
+            if len(self.new_ids) >= LISTED:
+                return
+            if str(i) not in self.new_ids:
+                self.new_ids.append(str(i))
+
     def as_json(self) -> dict[str, Any]:
         """Return the comparison part of the summary."""
         prev = self.previous
-        vanished_mask = ~prev.seen & (prev.ids != "")
-        vanished = pd.unique(prev.ids[vanished_mask])
+        vanished = prev.vanished()
         return {
             "previous_file": prev.source,
             "matched": self.matched,
@@ -266,7 +288,8 @@ class Comparison:
 
 
 def _fmt(values: FloatArray, signed: bool = False) -> ObjArray:
-    spec = "{:+.6f}" if signed else "{:.6f}"
+    # "z" (PEP 682): a value that rounds to zero from below is written 0.000000, not -0.000000.
+    spec = "{:+z.6f}" if signed else "{:z.6f}"
     return np.asarray(
         ["" if math.isnan(v) else spec.format(v) for v in values.tolist()], dtype=object
     )

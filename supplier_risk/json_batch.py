@@ -170,6 +170,12 @@ def _codes(column: Column, codes: dict[Any, int]) -> np.ndarray[Any, np.dtype[np
     return np.fromiter(map(codes.__getitem__, column), np.int64, len(column))
 
 
+def _floats(column: Column) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Return the values (numbers or None) as float64, -0.0 as 0.0 (as SupplierRecord reads it)."""
+    # Adding 0.0 turns -0.0 into 0.0 and leaves every other value, NaN included, as it is.
+    return np.array(column, dtype=np.float64) + 0.0
+
+
 def _days(column: Column) -> np.ndarray[Any, np.dtype[np.datetime64]]:
     """Return each value (a YYYY-MM-DD text, a date or None) as datetime64[D]."""
     text = [v if type(v) is str else ("NaT" if v is None else v.isoformat()) for v in column]
@@ -221,10 +227,10 @@ def _coded(columns: dict[str, Column], reference: Reference) -> RecordColumns:
         supplier_id=np.array(columns["supplier_id"], dtype=object),
         material=_codes(columns["material"], material_index),
         origin_country=np.array(columns["origin_country"], dtype=object),
-        china_share=np.array(columns["china_share"], dtype=np.float64),
+        china_share=_floats(columns["china_share"]),
         licence=_codes(columns["licence_type"], {v: i for i, v in enumerate(LICENCE_ORDER)}),
         end_use=_codes(columns["end_use"], {v: i for i, v in enumerate(END_USES)}),
-        buffer_days=np.array(columns["inventory_buffer_days"], dtype=np.float64),
+        buffer_days=_floats(columns["inventory_buffer_days"]),
         alternates=np.array(columns["alternate_suppliers"], dtype=np.float64),
         supplier_type=_codes(columns["supplier_type"], type_index),
         destination_country=np.array(columns["destination_country"], dtype=object),

@@ -214,6 +214,12 @@ class SupplierRecord(BaseModel):
     def _buffer_not_flag(cls, value: Any) -> Any:
         return _not_a_flag(value, "inventory_buffer_days")
 
+    @field_validator("china_share", "inventory_buffer_days")
+    @classmethod
+    def _positive_zero(cls, value: float | None) -> float | None:
+        # -0.0 passes ge=0 but would be worded "-0 days"; adding 0.0 changes no other number.
+        return None if value is None else value + 0.0
+
     @field_validator("alternate_suppliers", mode="before")
     @classmethod
     def _alternates_not_flag(cls, value: Any) -> Any:

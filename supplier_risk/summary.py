@@ -119,15 +119,28 @@ class Totals:
             cell = (key // origins.size, str(origins[key % origins.size]))
             self.material_origin[cell] = self.material_origin.get(cell, 0.0) + w
 
-    def add_errors(self, rows: IntArray, ids: ObjArray, messages: ObjArray) -> None:
-        """Count the invalid rows of a chunk by field and keep the first few in full."""
-        for i, ident, message in zip(rows.tolist(), ids.tolist(), messages.tolist(), strict=True):
-            for part in str(message).split("; "):
-                self.errors_by_field[part.split(":", 1)[0].split(" ", 1)[0]] += 1
-            if len(self.first_errors) < FIRST_ERRORS:
-                self.first_errors.append(
-                    {"row": row_number(i), "supplier_id": str(ident), "error": str(message)}
-                )
+    def add_errors(
+        self,
+        rows: IntArray,
+        ids: ObjArray,
+        messages: ObjArray,
+        fields: dict[str, NDArray[np.bool_]],
+    ) -> None:
+        """Count the invalid rows of a chunk by field and keep the first few in full.
+
+        ``fields`` marks, per field, which of these rows have an error in it (the messages
+        hold the rows' own values, so they are not parsed for this).
+        """
+        for name, flagged in fields.items():
+            if count := int(np.count_nonzero(flagged)):
+                self.errors_by_field[name] += count
+        room = max(FIRST_ERRORS - len(self.first_errors), 0)
+        for i, ident, message in zip(
+            rows[:room].tolist(), ids[:room].tolist(), messages[:room].tolist(), strict=True
+        ):
+            self.first_errors.append(
+                {"row": row_number(i), "supplier_id": str(ident), "error": str(message)}
+            )
 
     def hhi(self) -> dict[str, dict[str, Any]]:
         """Return, per material, the HHI of its origins (by weight) and its largest origin."""

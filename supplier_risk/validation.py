@@ -7,6 +7,7 @@ test checks that both paths accept and reject the same values.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,10 +50,15 @@ def _without_underscores(values: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True)
 class ValidatedColumns:
-    """Coded columns for every row, and an error message for each invalid one ('' if valid)."""
+    """Coded columns for every row, and an error message for each invalid one ('' if valid).
+
+    ``fields`` marks, per field, the rows with an error in it: counting by field needs no
+    parsing of the messages, which hold the rows' own values.
+    """
 
     columns: RecordColumns
     errors: NDArray[np.object_]
+    fields: dict[str, NDArray[np.bool_]] = dataclasses.field(default_factory=dict)
 
     @property
     def valid(self) -> NDArray[np.bool_]:
@@ -73,6 +79,7 @@ class _Errors:
 
     def __init__(self, n: int, index: pd.Index) -> None:
         self.messages = pd.Series([""] * n, index=index, dtype=object)
+        self.fields: dict[str, NDArray[np.bool_]] = {}
 
     def add(
         self,
@@ -85,6 +92,9 @@ class _Errors:
         rows = np.asarray(mask, dtype=bool)
         if not rows.any():
             return
+        # Every message starts "field:" and the row's value comes after, in ``values``.
+        name = message.split(":", 1)[0]
+        self.fields[name] = self.fields.get(name, np.zeros(rows.size, dtype=bool)) | rows
         msg: pd.Series | str = message
         if values is not None:
             msg = message + " " + _shown(values[rows]) + suffix
@@ -146,7 +156,8 @@ def _numbers(
         errors.add(fractional, field + ":", values, " is not a whole number")
     if required:
         errors.add(blank, f"{field}: required, {kind} from {lo:g} to {hi:g}")
-    return np.asarray(number.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    # Adding 0.0 reads '-0' as 0.0 (SupplierRecord's rule), so no reason says "-0 days".
+    return np.asarray(number.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64) + 0.0
 
 
 def _countries(values: pd.Series, field: str, errors: _Errors, required: bool) -> pd.Series:
@@ -275,4 +286,4 @@ def validate_frame(
         destination_country=destination.to_numpy(dtype=object),
         as_of=as_of,
     )
-    return ValidatedColumns(columns=columns, errors=messages)
+    return ValidatedColumns(columns=columns, errors=messages, fields=errors.fields)

@@ -13,10 +13,15 @@ from service.state import HolderDep, MetricsDep, SettingsDep
 
 router = APIRouter(tags=["operations"])
 
+# Health and readiness answer HEAD too: some probes (load balancers, uptime checkers) send HEAD
+# and read only the status. The HEAD routes stay out of the OpenAPI document, where they would
+# repeat the GET operations' ids; the GET descriptions say HEAD is answered.
+
 
 @router.get("/healthz", summary="Liveness", response_model=Health)
+@router.head("/healthz", include_in_schema=False)
 async def healthz() -> Health:
-    """Answer while the process runs."""
+    """Answer while the process runs (HEAD too: the status only)."""
     return Health(status="ok")
 
 
@@ -26,8 +31,9 @@ async def healthz() -> Health:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "no valid model is loaded"}},
 )
+@router.head("/readyz", include_in_schema=False)
 async def readyz(holder: HolderDep) -> Response:
-    """Answer 200 once a valid model is loaded, 503 before."""
+    """Answer 200 once a valid model is loaded, 503 before (HEAD too: the status only)."""
     serving = holder.current
     body = Readiness(
         status="ready" if serving is not None else "not_ready",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -159,6 +160,34 @@ def _score_csv(
     return score_frame(frame, serving.scorer, today, scenario)
 
 
+def json_keys(header: Sequence[str]) -> list[str]:
+    """Return one distinct JSON key per column: blanks named by position, repeats numbered.
+
+    A blank header becomes ``column_N`` (N its 1-based place in the row); a name already used
+    becomes the first free of ``NAME_2``, ``NAME_3``, ...; names as given are never displaced.
+    """
+    given = {h for h in header if h.strip()}
+    used: set[str] = set()
+    keys: list[str] = []
+    for place, name in enumerate(header, start=1):
+        base = name if name.strip() else f"column_{place}"
+        key, n = base, 1
+        # A literal header keeps its own name, so a made-up key must avoid every one of them.
+        while key in used or (key != name and key in given):
+            n += 1
+            key = f"{base}_{n}"
+        used.add(key)
+        keys.append(key)
+    return keys
+
+
+def _json_rows(frame: Any) -> list[dict[str, Any]]:
+    """Return the scored rows (a DataFrame) as JSON objects, every cell kept."""
+    keys = json_keys([str(c) for c in frame.columns])
+    columns = [frame.iloc[:, i].tolist() for i in range(len(keys))]
+    return [dict(zip(keys, cells, strict=True)) for cells in zip(*columns, strict=True)]
+
+
 async def _csv_bytes(request: Request) -> bytes:
     kind = media_type(request.headers.get("content-type", ""))
     if kind == "multipart/form-data":
@@ -187,7 +216,8 @@ async def _csv_bytes(request: Request) -> bytes:
     responses={
         200: {
             "description": "the same rows, in input order, with probability, risk_score, "
-            "band, top_reasons and error appended; JSON with Accept: application/json",
+            "band, top_reasons and error appended; JSON with Accept: application/json "
+            "(a blank header is keyed column_N, a repeated one NAME_2, NAME_3, ...)",
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 "application/json": {"schema": {"$ref": "#/components/schemas/CsvJsonResponse"}},
@@ -234,7 +264,7 @@ async def score_csv(
     request.scope.setdefault("state", {})["items"] = summary.scored
     if "application/json" in request.headers.get("accept", ""):
         document = {
-            "rows": frame.to_dict(orient="records"),
+            "rows": await run_in_threadpool(_json_rows, frame),
             "summary": {
                 "rows": summary.rows,
                 "scored": summary.scored,

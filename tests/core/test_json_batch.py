@@ -117,3 +117,11 @@ def test_empty_batch(reference: Reference) -> None:
     assert len(coded.columns) == 0
     assert coded.indices == []
     assert coded.invalid == []
+
+
+def test_code_items_reads_negative_zero_as_zero(reference: Reference) -> None:
+    canonical = record_data(inventory_buffer_days=-0.0, china_share=-0.0)
+    odd = record_data(inventory_buffer_days="-0.0", china_share="-0")  # via SupplierRecord
+    columns = code_items([canonical, odd], reference).columns
+    assert [str(v) for v in columns.buffer_days] == ["0.0", "0.0"]
+    assert [str(v) for v in columns.china_share] == ["0.0", "0.0"]

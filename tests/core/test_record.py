@@ -232,3 +232,9 @@ def test_labelled_record_requires_as_of_and_label() -> None:
         LabelledRecord.model_validate({**record_data(as_of=None), "disrupted": 1})
     with pytest.raises(ValueError, match="disrupted"):
         LabelledRecord.model_validate({**record_data(), "disrupted": 2})
+
+
+def test_parse_record_reads_negative_zero_as_zero() -> None:
+    record = parse_record(record_data(inventory_buffer_days=-0.0, china_share=-0.0))
+    assert math.copysign(1.0, record.inventory_buffer_days) == 1.0
+    assert math.copysign(1.0, record.china_share or 0.0) == 1.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
@@ -158,3 +159,10 @@ def test_buffer_and_alternates_never_enter_the_policy_part_of_the_features(
         assert np.array_equal(base.matrix[:, kept], changed.matrix[:, kept])
         for name in ("rule_applied", "destination_unknown_rule", "policy_note"):
             assert list(getattr(base, name)) == list(getattr(changed, name)), name
+
+
+def test_single_score_never_words_a_negative_zero(single: SingleScorer, make_record: Any) -> None:
+    record = make_record(inventory_buffer_days=-0.0)
+    text = to_json(single.score(record, TODAY)).decode()
+    assert "Stock covers only 0 days" in text
+    assert not re.search(r"-0(\.0+)?(?![.\d])", text)  # no -0 as a number or in words

@@ -253,6 +253,14 @@ def test_summary_counts_errors_by_field(scorer: Scorer) -> None:
     assert [e["row"] for e in errors["first"]] == [3, 4]
 
 
+def test_summary_counts_fields_not_fragments_of_the_error_text(scorer: Scorer) -> None:
+    records = rows(2)
+    records[0]["material"] = "a; b: c"  # the value itself holds the message separator
+    extra = csv_bytes(rows(1)).split(b"\r\n", 1)[1].replace(b"\r\n", b",x\r\n")
+    _, run = run_csv(scorer, csv_bytes(records) + extra)
+    assert run.summary_json([])["errors"]["by_field"] == {"material": 1, "row": 1}
+
+
 def test_score_frame_and_write_table_keep_the_whole_file_form(scorer: Scorer) -> None:
     records = rows(5)
     records[2]["end_use"] = "toys"

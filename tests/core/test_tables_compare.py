@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from supplier_risk.batch import BatchRun, score_csv
@@ -11,6 +12,7 @@ from supplier_risk.compare import OUTSIDE_TERMS, load_previous
 from supplier_risk.errors import InputFileError
 from supplier_risk.scorer import Scorer
 from supplier_risk.tables import open_table
+from supplier_risk.validation import validate_frame
 from tests.conftest import TODAY
 from tests.core.table_files import csv_bytes, parse, rows
 
@@ -89,3 +91,38 @@ def test_load_previous_rejects_a_file_that_is_not_an_output(scorer: Scorer) -> N
         InputFileError, match=r"not an output of `supplier-risk score` \(no column probability"
     ):
         load_previous(csv_bytes(rows(2)), "in.csv", scorer, TODAY, None)
+
+
+def test_compare_never_counts_a_supplier_repeated_last_time_as_vanished(scorer: Scorer) -> None:
+    last = rows(2)
+    last.append({**rows(1)[0]})  # S-0 twice in the previous output
+    last_out, _ = score(scorer, last)
+    text, run = score(scorer, rows(1), last_out.encode())
+    comparison = run.summary_json([])["comparison"]
+    assert parse(text)[0]["compare_status"] == "same_band"
+    assert comparison["matched"] == 1
+    assert comparison["vanished_ids"] == ["S-1"]
+    assert comparison["vanished"] == 1
+    assert comparison["previous_duplicate_ids"] == ["S-0"]
+
+
+def test_compare_names_a_new_supplier_repeated_this_time_once(scorer: Scorer) -> None:
+    last_out, _ = score(scorer, rows(1))
+    now = [*rows(1), *({**r, "supplier_id": "NEW-1"} for r in rows(2))]
+    text, run = score(scorer, now, last_out.encode())
+    comparison = run.summary_json([])["comparison"]
+    assert [r["compare_status"] for r in parse(text)] == ["same_band", "new", "new"]
+    assert comparison["new"] == 2  # rows, as in the compare_status column
+    assert comparison["new_ids"] == ["NEW-1"]
+    assert comparison["vanished"] == 0
+
+
+def test_compare_never_writes_a_negative_zero_change(scorer: Scorer) -> None:
+    last = rows(1)
+    frame = pd.DataFrame([{k: str(v) for k, v in last[0].items()}])
+    scored = scorer.score_columns(validate_frame(frame, scorer.reference).columns, TODAY, None)
+    edited = parse(score(scorer, last)[0])
+    # a hair above this run's probability: the change rounds to zero from below
+    edited[0]["probability"] = repr(float(scored.scores.probability[0]) + 1e-9)
+    out = parse(score(scorer, last, csv_bytes(edited))[0])
+    assert out[0]["probability_change"] == "+0.000000"

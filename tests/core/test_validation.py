@@ -58,3 +58,12 @@ def test_validate_frame_names_field_value_and_allowed(reference: Reference) -> N
     message = str(validated.errors[0])
     assert "china_share: '1.5' is outside 0 to 1" in message
     assert "end_use: 'war' is not one of: consumer_electronics" in message
+
+
+@pytest.mark.parametrize("cell", ["-0", "-0.0", "-0e0", "-0_0"])
+def test_validate_frame_reads_negative_zero_as_zero(reference: Reference, cell: str) -> None:
+    row = {k: str(v) for k, v in record_data().items()}
+    frame = pd.DataFrame([{**row, "inventory_buffer_days": cell, "china_share": cell}])
+    columns = validate_frame(frame, reference).columns
+    assert str(columns.buffer_days[0]) == "0.0"
+    assert str(columns.china_share[0]) == "0.0"

@@ -94,3 +94,18 @@ def test_csv_formula_cells_are_neutralised(client: TestClient) -> None:
     text = CSV + "=HYPERLINK(1),dy_oxide,CN,individual,defense,10\n"
     response = client.post("/v1/score/csv", content=text, headers={"content-type": "text/csv"})
     assert "\n'=HYPERLINK(1)," in response.text.replace("\r\n", "\n")
+
+
+def test_csv_as_json_keeps_cells_under_repeated_and_blank_headers(client: TestClient) -> None:
+    header, first = CSV.splitlines()[:2]
+    text = f"{header},note,note,,,note_2\n{first},a,b,c,d,e\n"
+    response = client.post(
+        "/v1/score/csv",
+        content=text,
+        headers={"content-type": "text/csv", "accept": "application/json"},
+    )
+    assert response.status_code == 200
+    row = response.json()["rows"][0]
+    # the literal note_2 keeps its name, so the second note takes the next free number
+    assert [row[k] for k in ("note", "note_3", "column_9", "column_10", "note_2")] == list("abcde")
+    assert row["supplier_id"] == "A"

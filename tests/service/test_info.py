@@ -100,3 +100,14 @@ def test_openapi_names_model_version_and_declares_bodies_and_errors(client: Test
     assert {"SupplierRecord", "BatchRequest", "ScoreResult", "ErrorBody", "LicenceType"} <= set(
         schemas
     )
+
+
+def test_health_and_readiness_answer_head_without_a_body(settings: Settings) -> None:
+    not_started = TestClient(create_app(settings))
+    assert not_started.head("/readyz").status_code == 503
+    with TestClient(create_app(settings)) as client:
+        for path in ("/healthz", "/readyz"):
+            response = client.head(path)
+            assert response.status_code == 200, path
+            assert response.content == b"", path
+            assert response.headers["content-type"] == "application/json", path
