@@ -35,6 +35,45 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def _quality(parameters: list[str]) -> float:
+    """Return the q value among a media range's parameters (1 when absent or unreadable)."""
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 1.0
+    return 1.0
+
+
+_RANGES: dict[str, tuple[tuple[str, int], ...]] = {
+    "application/json": (("application/json", 2),),
+    "application/*": (("application/json", 1),),
+    "text/csv": (("text/csv", 2),),
+    "text/*": (("text/csv", 1),),
+    "*/*": (("application/json", 0), ("text/csv", 0)),
+}
+"""media range -> the answer types it matches, with how specifically"""
+
+
+def prefers_json(accept: str) -> bool:
+    """Return whether an Accept header asks for JSON rather than CSV (RFC 9110, 12.5.1).
+
+    Each type takes the q of the most specific range that matches it. JSON must be named
+    outright with q > 0 and weigh at least as much as CSV; otherwise the answer is CSV, the
+    endpoint's default (also for a header naming neither).
+    """
+    best: dict[str, tuple[int, float]] = {}  # answer type -> (specificity, q)
+    for item in accept.split(","):
+        kind, *parameters = item.split(";")
+        for answer, specificity in _RANGES.get(kind.strip().lower(), ()):
+            if specificity > best.get(answer, (-1, 0.0))[0]:
+                best[answer] = (specificity, _quality(parameters))
+    specificity, json_q = best.get("application/json", (0, 0.0))
+    return specificity == 2 and json_q > 0 and json_q >= best.get("text/csv", (0, 0.0))[1]
+
+
 def require_json(content_type: str) -> None:
     """Raise 415 unless the body is declared as JSON."""
     kind = media_type(content_type)

@@ -15,7 +15,14 @@ from fastapi.responses import Response
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
-from service.bodies import CSV_TYPES, media_type, parse_batch, parse_record, require_json
+from service.bodies import (
+    CSV_TYPES,
+    media_type,
+    parse_batch,
+    parse_record,
+    prefers_json,
+    require_json,
+)
 from service.errors import ApiError, unknown_scenario
 from service.metrics import Metrics
 from service.openapi import ERROR_RESPONSES, body_schema
@@ -262,7 +269,7 @@ async def score_csv(
     if summary.invalid:
         metrics.invalid.inc(summary.invalid)
     request.scope.setdefault("state", {})["items"] = summary.scored
-    if "application/json" in request.headers.get("accept", ""):
+    if prefers_json(request.headers.get("accept", "")):
         document = {
             "rows": await run_in_threadpool(_json_rows, frame),
             "summary": {

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from service.app import create_app
 from supplier_risk.settings import Settings
 from tests.service.conftest import TestClient
@@ -109,3 +111,29 @@ def test_csv_as_json_keeps_cells_under_repeated_and_blank_headers(client: TestCl
     # the literal note_2 keeps its name, so the second note takes the next free number
     assert [row[k] for k in ("note", "note_3", "column_9", "column_10", "note_2")] == list("abcde")
     assert row["supplier_id"] == "A"
+
+
+@pytest.mark.parametrize(
+    ("accept", "json_wanted"),
+    [
+        ("", False),
+        ("*/*", False),
+        ("application/json", True),
+        ("application/json, text/csv", True),  # a tie goes to JSON
+        ("application/json;q=0.1, text/csv", False),
+        ("text/csv;q=0.5, application/json", True),
+        ("application/json;q=0", False),
+        ("text/*, application/json;q=0.9", False),
+        ("application/json;q=0.5, */*;q=0.1", True),
+    ],
+)
+def test_csv_answer_follows_accept_weights(
+    client: TestClient, accept: str, json_wanted: bool
+) -> None:
+    response = client.post(
+        "/v1/score/csv", content=CSV, headers={"content-type": "text/csv", "accept": accept}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(
+        "application/json" if json_wanted else "text/csv"
+    )
