@@ -15,8 +15,8 @@ from tests.core.table_files import csv_bytes, parse, rows
 ENV = {"SUPPLIER_RISK_TODAY": TODAY.isoformat()}
 
 
-def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["score", *args], env=ENV)
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["score", *args], env={**ENV, **(env or {})})
     return result.exit_code, result.output
 
 
@@ -83,6 +83,29 @@ def test_score_exits_3_for_a_bad_model(tmp_path: Path) -> None:
     model = write(tmp_path / "model.json", b"{}")
     code, _ = invoke(str(source), "--out", str(tmp_path / "o.csv"), "--model", str(model))
     assert code == 3
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "problem"),
+    [
+        ("--model", "[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+        ("--model", '{"format_version": 1, "x": ' + "1" * 5000 + "}", "has a number too long"),
+        ("SUPPLIER_RISK_MODEL_PATH", "[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+        ("SUPPLIER_RISK_SCENARIOS_PATH", "[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+    ],
+)
+def test_score_exits_3_with_one_error_line_for_json_python_cannot_read(
+    tmp_path: Path, where: str, text: str, problem: str
+) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(1)))
+    bad = write(tmp_path / "bad.json", text.encode())
+    flag = [where, str(bad)] if where.startswith("--") else []
+    env = {} if flag else {where: str(bad)}
+    code, output = invoke(str(source), "--out", str(tmp_path / "o.csv"), *flag, env=env)
+    assert code == 3, output
+    assert output.startswith("error: "), output
+    assert output.count("\n") == 1, output
+    assert f"bad.json {problem}" in output
 
 
 def test_score_writes_summary_compare_and_bom(tmp_path: Path) -> None:
