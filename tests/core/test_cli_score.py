@@ -155,6 +155,14 @@ def test_score_says_when_an_input_is_a_directory(
     assert f"{label} {folder}: it is a directory, not a file" in output
 
 
+def test_score_treats_empty_path_settings_as_unset(tmp_path: Path) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(1)))
+    names = ("MODEL_PATH", "REFERENCE_DIR", "SCENARIOS_PATH")
+    env = {f"SUPPLIER_RISK_{name}": "" for name in names}
+    code, output = invoke(str(source), "--out", str(tmp_path / "o.csv"), env=env)
+    assert code == 0, output
+
+
 def test_score_writes_summary_compare_and_bom(tmp_path: Path) -> None:
     records = [{**r, "Spend": str(100 * (i + 1))} for i, r in enumerate(rows(4))]
     source = write(tmp_path / "in.csv", csv_bytes(records))
