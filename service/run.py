@@ -82,6 +82,15 @@ def run(settings: Settings) -> int:
     except SupplierRiskError as exc:
         log.critical("cannot start: no valid model could be loaded: %s", exc)
         return EXIT_NO_MODEL
+    except Exception as exc:
+        # Still one JSON line and exit 3, never a bare traceback; the trace goes in the line.
+        log.critical(
+            "cannot start: no valid model could be loaded: unexpected %s: %s",
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+        )
+        return EXIT_NO_MODEL
     config = uvicorn_config(settings)
     if settings.workers > 1:
         sock = config.bind_socket()

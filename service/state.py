@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.errors import ApiError
 from service.metrics import Metrics
-from supplier_risk.errors import ModelFileError, ReferenceDataError
+from supplier_risk.errors import SupplierRiskError
 from supplier_risk.scorer import Scorer, build_scorer
 from supplier_risk.settings import Settings
 from supplier_risk.single import SingleScorer
@@ -96,14 +96,12 @@ class ModelHolder:
             started = time.perf_counter()
             try:
                 serving = await run_in_threadpool(load_serving, self.settings)
-            except (ModelFileError, ReferenceDataError, OSError) as exc:
-                self.last_error = str(exc)
-                self.metrics.reloads.labels("failed").inc()
-                kept = self.current
-                assert kept is not None, "reload needs a model loaded at start-up"
-                message = f"reload failed, still serving model {kept.scorer.model.version}: {exc}"
-                log.error(message, extra={"trigger": trigger})
-                return ReloadOutcome(False, message, kept)
+            except (SupplierRiskError, OSError) as exc:
+                return self._failed(trigger, str(exc))
+            except Exception as exc:
+                # A bug must not escape: SIGHUP runs this in a task nobody awaits, and over
+                # HTTP it would be a 500. It is a failed reload; the stack trace goes to the log.
+                return self._failed(trigger, f"unexpected {type(exc).__name__}: {exc}", exc)
             previous = self.current
             self._install(serving)
             settle_memory()
@@ -122,6 +120,16 @@ class ModelHolder:
                 },
             )
             return ReloadOutcome(True, message, serving)
+
+    def _failed(self, trigger: str, why: str, exc: Exception | None = None) -> ReloadOutcome:
+        """Record a failed reload and keep the last good model serving."""
+        self.last_error = why
+        self.metrics.reloads.labels("failed").inc()
+        kept = self.current
+        assert kept is not None, "reload needs a model loaded at start-up"
+        message = f"reload failed, still serving model {kept.scorer.model.version}: {why}"
+        log.error(message, extra={"trigger": trigger}, exc_info=exc)
+        return ReloadOutcome(False, message, kept)
 
 
 async def get_serving(request: Request) -> Serving:

@@ -6,12 +6,16 @@ text when it is not a terminal), so stdout stays free for pipes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -27,12 +31,13 @@ from supplier_risk.compare import load_previous
 from supplier_risk.errors import (
     InputFileError,
     ModelFileError,
+    OutputFileError,
     ReferenceDataError,
     UnknownScenarioError,
 )
-from supplier_risk.scorer import build_scorer
+from supplier_risk.scorer import Scorer, build_scorer
 from supplier_risk.settings import Settings
-from supplier_risk.tables import open_table
+from supplier_risk.tables import Table, open_table
 
 EXIT_OK = 0
 EXIT_SOME_INVALID = 1
@@ -56,33 +61,28 @@ def run_score(
 ) -> int:
     """Score a supplier list file into ``out`` and return the exit code."""
     console = console or Console(stderr=True, soft_wrap=True)
-    try:
-        scorer = build_scorer(
-            model or settings.resolved_model_path(), settings.reference_dir, settings.scenarios_path
-        )
-    except (ModelFileError, ReferenceDataError) as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
-        return EXIT_NO_MODEL
-    today = settings.current_date()
-    try:
-        if not input_file.is_file():
-            raise InputFileError(f"cannot read {input_file}: no such file")
-        reader = open_table(input_file)
-        previous = None
-        if compare is not None:
-            if not compare.is_file():
-                raise InputFileError(f"--compare {compare}: no such file")
-            previous = load_previous(compare, str(compare), scorer, today, scenario)
-        run = BatchRun(
-            scorer, reader.format, today, scenario, weight_column=weight, previous=previous
-        )
-        _write(reader, run, out, excel_bom, console)
-    except (InputFileError, UnknownScenarioError) as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
-        return EXIT_UNREADABLE
-    summary = run.summary_json(run.duplicates(reader))
-    if summary_out is not None:
-        summary_out.write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
+    with ExitStack() as stack:
+        try:
+            table, summary_file = _open_outputs(stack, out, summary_out)
+        except OutputFileError as exc:
+            return _error(console, exc, EXIT_UNREADABLE)
+        try:
+            scorer = build_scorer(
+                model or settings.resolved_model_path(),
+                settings.reference_dir,
+                settings.scenarios_path,
+            )
+        except (ModelFileError, ReferenceDataError) as exc:
+            return _error(console, exc, EXIT_NO_MODEL)
+        try:
+            run, reader = _start_run(
+                scorer, settings.current_date(), input_file, compare, scenario, weight
+            )
+            _write(reader, run, table, excel_bom, console)
+            summary = run.summary_json(run.duplicates(reader))
+            _commit(table, summary_file, summary)
+        except (InputFileError, UnknownScenarioError, OutputFileError) as exc:
+            return _error(console, exc, EXIT_UNREADABLE)
     render_summary(summary, console)
     console.print(
         f"scored {summary['scored']:,} of {summary['rows']:,} rows; "
@@ -92,42 +92,142 @@ def run_score(
     return EXIT_SOME_INVALID if summary["invalid"] else EXIT_OK
 
 
-def _write(reader: Any, run: BatchRun, out: Path, bom: bool, console: Console) -> None:
-    """Write the output next to its final name and move it there only when complete."""
-    # A sibling file, so the final rename stays on one file system; opened as usual, so it
-    # gets the user's normal permissions (a mkstemp file would be private).
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.part")
-    try:
-        with temporary.open("w", encoding="utf-8", newline="") as sink:
-            if console.is_terminal:
-                with Progress(
-                    TextColumn("scoring"),
-                    BarColumn(),
-                    TaskProgressColumn(),
-                    TextColumn("{task.fields[rows]:,} rows"),
-                    TimeElapsedColumn(),
-                    TimeRemainingColumn(),
-                    console=console,
-                    transient=True,
-                ) as bar:
-                    task = bar.add_task("score", total=reader.size or None, rows=0)
+def _open_outputs(
+    stack: ExitStack, out: Path, summary_out: Path | None
+) -> tuple[PendingFile, PendingFile | None]:
+    """Open the outputs before any work, so a path that cannot be written wastes none."""
+    if summary_out is not None and summary_out.resolve() == out.resolve():
+        raise OutputFileError("--summary-out must name another file than --out")
+    table = _pending(stack, out)
+    return table, _pending(stack, summary_out) if summary_out is not None else None
 
-                    def advance(rows: int) -> None:
-                        done = bar.tasks[0].fields["rows"] + rows
-                        bar.update(task, completed=reader.position(), rows=done)
 
-                    for text in score_csv(reader, run, bom=bom, progress=advance):
-                        sink.write(text)
-            else:
-                for text in score_csv(reader, run, bom=bom):
-                    sink.write(text)
-        if run.summary.rows == 0:
-            raise InputFileError(
-                "the supplier list has a header but no data rows: nothing to score"
-            )
-        temporary.replace(out)
-    finally:
-        temporary.unlink(missing_ok=True)
+def _start_run(
+    scorer: Scorer,
+    today: dt.date,
+    input_file: Path,
+    compare: Path | None,
+    scenario: str | None,
+    weight: str | None,
+) -> tuple[BatchRun, Table]:
+    """Open the supplier list (and the previous output to compare with) and set up the run."""
+    _check_input(input_file, "cannot read")
+    reader = open_table(input_file)
+    previous = None
+    if compare is not None:
+        _check_input(compare, "--compare")
+        previous = load_previous(compare, str(compare), scorer, today, scenario)
+    run = BatchRun(scorer, reader.format, today, scenario, weight_column=weight, previous=previous)
+    return run, reader
+
+
+def _commit(table: PendingFile, summary_file: PendingFile | None, summary: Any) -> None:
+    """Write the summary, then move both files into place (the scored table first)."""
+    if summary_file is not None:
+        summary_file.write(json.dumps(summary, indent=1) + "\n")
+    table.commit()
+    if summary_file is not None:
+        summary_file.commit()
+
+
+def _error(console: Console, exc: Exception, code: int) -> int:
+    """Print one error line and return the exit code."""
+    console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+    return code
+
+
+def _check_input(path: Path, label: str) -> None:
+    """Raise InputFileError unless ``path`` is a file, saying what it is instead."""
+    if path.is_dir():
+        raise InputFileError(f"{label} {path}: it is a directory, not a file")
+    if not path.is_file():
+        raise InputFileError(f"{label} {path}: no such file")
+
+
+def _pending(stack: ExitStack, final: Path) -> PendingFile:
+    """Open an output file's temporary sibling, removed on exit unless committed."""
+    pending = PendingFile(final)
+    stack.callback(pending.discard)
+    pending.open()
+    return pending
+
+
+class PendingFile:
+    """An output file written next to its final name and moved there only when complete."""
+
+    def __init__(self, final: Path) -> None:
+        self.final = final
+        self.temporary: Path | None = None
+        self._sink: TextIO | None = None
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise OutputFileError(f"cannot write {self.final}: {exc.strerror or exc}") from None
+
+    def open(self) -> None:
+        """Create the temporary file now, so that a path that cannot be written fails early."""
+        if self.final.is_dir():
+            raise OutputFileError(f"cannot write {self.final}: it is a directory")
+        if not self.final.parent.is_dir():
+            raise OutputFileError(f"cannot write {self.final}: no directory {self.final.parent}")
+        # A sibling, so the final rename stays on one file system; opened as usual, so it
+        # gets the user's normal permissions (a mkstemp file would be private).
+        self.temporary = self.final.with_name(f".{self.final.name}.{os.getpid()}.part")
+        with self._writing():
+            self._sink = self.temporary.open("w", encoding="utf-8", newline="")
+
+    def write(self, text: str) -> None:
+        """Append text (a full disk is an OutputFileError, not an OSError)."""
+        assert self._sink is not None, "open() first"
+        with self._writing():
+            self._sink.write(text)
+
+    def commit(self) -> None:
+        """Close the file and move it to its final name."""
+        assert self._sink is not None, "open() first"
+        assert self.temporary is not None, "open() first"
+        with self._writing():
+            self._sink.close()
+            self.temporary.replace(self.final)
+
+    def discard(self) -> None:
+        """Close and remove the temporary file (nothing to do once committed)."""
+        if self._sink is not None:
+            with suppress(OSError):
+                self._sink.close()
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+
+
+def _write(reader: Table, run: BatchRun, sink: PendingFile, bom: bool, console: Console) -> None:
+    """Score every chunk into ``sink``, with a progress bar on a terminal."""
+    if console.is_terminal:
+        with Progress(
+            TextColumn("scoring"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("score", total=reader.size or None, rows=0)
+
+            def advance(rows: int) -> None:
+                done = bar.tasks[0].fields["rows"] + rows
+                bar.update(task, completed=reader.position(), rows=done)
+
+            for text in score_csv(reader, run, bom=bom, progress=advance):
+                sink.write(text)
+    else:
+        for text in score_csv(reader, run, bom=bom):
+            sink.write(text)
+    if run.summary.rows == 0:
+        raise InputFileError("the supplier list has a header but no data rows: nothing to score")
 
 
 TEXT_COLUMNS = {"band", "material", "origin", "supplier_id", "top origin", "moved most", "row"}

@@ -4,7 +4,8 @@ Commands import ``training`` or ``service`` inside their bodies, so `supplier-ri
 never loads scikit-learn or FastAPI.
 
 Exit codes: 0 all done; 1 some rows were invalid (their errors are in the output);
-2 nothing could be read or the command was used wrongly (for `score`: no output is written);
+2 nothing could be read, an output cannot be written, or the command was used wrongly (for
+`score`: no output is written);
 3 the model or reference data could not be loaded.
 """
 
@@ -182,7 +183,8 @@ def score(
     """Rescore a supplier list: the same rows back with probability, band, reasons, error.
 
     Exit codes: 0 every row scored; 1 some rows invalid (each with its error in the output);
-    2 nothing could be read (and no output is written); 3 the model could not be loaded.
+    2 nothing could be read or an output cannot be written (and no output is written);
+    3 the model could not be loaded.
     """
     from supplier_risk.batch_report import run_score
 

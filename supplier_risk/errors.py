@@ -5,7 +5,8 @@ SupplierRiskError
 ├── ReferenceDataError     a materials, end-use, policy or scenario file is unusable
 ├── ModelFileError         a model file is unreadable, tampered with or of an unknown version
 ├── UnknownScenarioError   a scenario name that the scenario file does not define (HTTP 422)
-└── InputFileError         a supplier list or training file cannot be read at all
+├── InputFileError         a supplier list or training file cannot be read at all
+└── OutputFileError        an output file cannot be written (a missing directory, a directory)
 """
 
 from collections.abc import Sequence
@@ -35,6 +36,10 @@ class UnknownScenarioError(SupplierRiskError):
 
 class InputFileError(SupplierRiskError):
     """A supplier list or training file cannot be read at all."""
+
+
+class OutputFileError(SupplierRiskError):
+    """An output file cannot be written."""
 
 
 def first_problem(errors: Sequence[ErrorDetails]) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from supplier_risk.errors import ModelFileError, first_problem
+from supplier_risk.json_file import nested_too_deeply, parse_json
 
 FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 50 * 1024 * 1024
@@ -149,10 +150,7 @@ def _reject_constant(name: str) -> float:
 
 def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
     """Parse and verify a model file's text: JSON, no NaN, known version, schema, sha256."""
-    try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{source} is not valid JSON: {exc}") from exc
+    document = parse_json(text, source, ModelFileError, parse_constant=_reject_constant)
     if not isinstance(document, dict):
         raise ModelFileError(f"{source} must hold a JSON object, got {type(document).__name__}")
     version = document.get("format_version")
@@ -167,7 +165,12 @@ def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
             f"{source} has no sha256 of its content (a string of 64 hex digits); a model file "
             "is written by `supplier-risk train`, which records it"
         )
-    actual = content_sha256(document)
+    try:
+        actual = content_sha256(document)
+    except RecursionError:
+        # Encoding for the hash runs a few frames deeper than decoding did, so a file nested
+        # just short of the limit is read but cannot be hashed.
+        raise ModelFileError(nested_too_deeply(source)) from None
     if stated != actual:
         raise ModelFileError(
             f"{source} sha256 mismatch: the file says {stated!r} but its content hashes to "

@@ -8,7 +8,6 @@ is a function of these tables alone.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,6 +18,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplier_risk.errors import ReferenceDataError, first_problem
+from supplier_risk.json_file import parse_json
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -200,16 +200,19 @@ class Reference:
 
 
 def _read(directory: Path | None, name: str) -> Any:
+    path = directory / name if directory is not None else None
     try:
-        if directory is None:
-            text = resources.files("supplier_risk").joinpath(f"data/{name}").read_text("utf-8")
+        if path is None:
+            data = resources.files("supplier_risk").joinpath(f"data/{name}").read_bytes()
         else:
-            text = (directory / name).read_text("utf-8")
-        return json.loads(text)
+            data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ReferenceDataError(f"reference file {name} not found in {directory}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReferenceDataError(f"reference file {name} is not valid UTF-8 JSON: {exc}") from exc
+    except OSError as exc:
+        raise ReferenceDataError(
+            f"cannot read reference file {path or name}: {exc.strerror or exc}"
+        ) from exc
+    return parse_json(data, f"reference file {path or name}", ReferenceDataError)
 
 
 def _parse(model: type[_M], data: Any, name: str) -> _M:

@@ -8,7 +8,6 @@ the contributions. The shipped file is ``supplier_risk/data/scenarios.json``; us
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplier_risk.errors import ReferenceDataError, UnknownScenarioError, first_problem
+from supplier_risk.json_file import parse_json
 from supplier_risk.reference import PolicyTable, Reference, Rule, Suspension
 
 
@@ -132,12 +132,11 @@ class ScenarioBook:
             self.reference_for(name, reference)
 
 
-def parse_scenarios(text: str, source: str) -> ScenarioBook:
+def parse_scenarios(text: str | bytes, source: str) -> ScenarioBook:
     """Parse and validate a scenario file's text."""
+    document = parse_json(text, f"scenario file {source}", ReferenceDataError)
     try:
-        parsed = ScenarioFile.model_validate(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise ReferenceDataError(f"scenario file {source} is not valid JSON: {exc}") from exc
+        parsed = ScenarioFile.model_validate(document)
     except ValidationError as exc:
         raise ReferenceDataError(f"scenario file {source}: {first_problem(exc.errors())}") from exc
     names = [s.name for s in parsed.scenarios]
@@ -151,14 +150,10 @@ def load_scenarios(path: Path | None = None) -> ScenarioBook:
     """Load a scenario file (default: the shipped one)."""
     try:
         if path is None:
-            text = (
-                resources.files("supplier_risk").joinpath("data/scenarios.json").read_text("utf-8")
-            )
-            return parse_scenarios(text, "scenarios.json (shipped)")
-        return parse_scenarios(path.read_text("utf-8"), str(path))
+            data = resources.files("supplier_risk").joinpath("data/scenarios.json").read_bytes()
+            return parse_scenarios(data, "scenarios.json (shipped)")
+        return parse_scenarios(path.read_bytes(), str(path))
     except OSError as exc:
         raise ReferenceDataError(
             f"cannot read scenario file {path}: {exc.strerror or exc}"
         ) from exc
-    except UnicodeDecodeError as exc:
-        raise ReferenceDataError(f"scenario file {path} is not UTF-8: {exc}") from exc

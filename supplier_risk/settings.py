@@ -24,7 +24,11 @@ def default_model_path() -> Path:
 class Settings(BaseSettings):
     """Configuration of the service and the CLI (environment prefix ``SUPPLIER_RISK_``)."""
 
-    model_config = SettingsConfigDict(env_prefix="SUPPLIER_RISK_", extra="ignore", frozen=True)
+    # A variable set but empty (`SUPPLIER_RISK_MODEL_PATH=` in a compose file or an env file)
+    # means "not set": the default, not Path("") = the current directory.
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPLIER_RISK_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     model_path: Path | None = Field(
         default=None, description="model file to serve and score with (default: the shipped model)"

@@ -15,8 +15,8 @@ from tests.core.table_files import csv_bytes, parse, rows
 ENV = {"SUPPLIER_RISK_TODAY": TODAY.isoformat()}
 
 
-def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["score", *args], env=ENV)
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["score", *args], env={**ENV, **(env or {})})
     return result.exit_code, result.output
 
 
@@ -83,6 +83,84 @@ def test_score_exits_3_for_a_bad_model(tmp_path: Path) -> None:
     model = write(tmp_path / "model.json", b"{}")
     code, _ = invoke(str(source), "--out", str(tmp_path / "o.csv"), "--model", str(model))
     assert code == 3
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "problem"),
+    [
+        ("--model", "[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+        ("--model", '{"format_version": 1, "x": ' + "1" * 5000 + "}", "has a number too long"),
+        ("SUPPLIER_RISK_MODEL_PATH", "[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+        ("SUPPLIER_RISK_SCENARIOS_PATH", "[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+    ],
+)
+def test_score_exits_3_with_one_error_line_for_json_python_cannot_read(
+    tmp_path: Path, where: str, text: str, problem: str
+) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(1)))
+    bad = write(tmp_path / "bad.json", text.encode())
+    flag = [where, str(bad)] if where.startswith("--") else []
+    env = {} if flag else {where: str(bad)}
+    code, output = invoke(str(source), "--out", str(tmp_path / "o.csv"), *flag, env=env)
+    assert code == 3, output
+    assert output.startswith("error: "), output
+    assert output.count("\n") == 1, output
+    assert f"bad.json {problem}" in output
+
+
+@pytest.mark.parametrize(
+    ("option", "target", "problem"),
+    [
+        ("--out", "nodir/o.csv", "no directory"),
+        ("--out", "adir", "it is a directory"),
+        ("--out", "/proc/o.csv", ""),
+        ("--summary-out", "nodir/s.json", "no directory"),
+        ("--summary-out", "adir", "it is a directory"),
+    ],
+)
+def test_score_exits_2_before_scoring_when_an_output_cannot_be_written(
+    tmp_path: Path, option: str, target: str, problem: str
+) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(2)))
+    (tmp_path / "adir").mkdir()
+    path = target if target.startswith("/") else str(tmp_path / target)
+    out = ["--out", str(tmp_path / "o.csv")] if option != "--out" else []
+    code, output = invoke(str(source), *out, option, path)
+    assert code == 2, output
+    assert output.startswith(f"error: cannot write {path}: {problem}"), output
+    assert "scored" not in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "in.csv"]
+    assert list((tmp_path / "adir").iterdir()) == []
+
+
+def test_score_refuses_the_same_file_for_the_output_and_the_summary(tmp_path: Path) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(1)))
+    out = str(tmp_path / "o.csv")
+    code, output = invoke(str(source), "--out", out, "--summary-out", out)
+    assert code == 2
+    assert "--summary-out must name another file than --out" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize(("option", "label"), [(None, "cannot read"), ("--compare", "--compare")])
+def test_score_says_when_an_input_is_a_directory(
+    tmp_path: Path, option: str | None, label: str
+) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(1)))
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    args = [str(source), "--compare", str(folder)] if option else [str(folder)]
+    code, output = invoke(*args, "--out", str(tmp_path / "o.csv"))
+    assert code == 2
+    assert f"{label} {folder}: it is a directory, not a file" in output
+
+
+def test_score_treats_empty_path_settings_as_unset(tmp_path: Path) -> None:
+    source = write(tmp_path / "in.csv", csv_bytes(rows(1)))
+    names = ("MODEL_PATH", "REFERENCE_DIR", "SCENARIOS_PATH")
+    env = {f"SUPPLIER_RISK_{name}": "" for name in names}
+    code, output = invoke(str(source), "--out", str(tmp_path / "o.csv"), env=env)
+    assert code == 0, output
 
 
 def test_score_writes_summary_compare_and_bom(tmp_path: Path) -> None:

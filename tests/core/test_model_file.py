@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from supplier_risk.errors import ModelFileError
 from supplier_risk.model_file import (
     MAX_MODEL_BYTES,
+    canonical_bytes,
     content_sha256,
     dump_model,
     finalise_document,
@@ -183,3 +186,28 @@ def test_dump_model_round_trips(document: dict[str, Any], tmp_path: Path) -> Non
     assert load_model_file(path).model_dump(mode="json", by_alias=True) == parse_model(
         json.dumps(document)
     ).model_dump(mode="json", by_alias=True)
+
+
+def nested_document(document: dict[str, Any], depth: int) -> str:
+    """Return the document's JSON with a list ``depth`` levels deep in it, correctly hashed."""
+    doc = copy.deepcopy(document)
+    doc["training"]["params"]["deep"] = "@@"
+    nested = "[" * depth + "]" * depth
+    doc["sha256"] = hashlib.sha256(
+        canonical_bytes(doc).replace(b'"@@"', nested.encode())
+    ).hexdigest()
+    return json.dumps(doc).replace('"@@"', nested)
+
+
+def test_parse_model_refuses_nesting_just_short_of_the_limit(document: dict[str, Any]) -> None:
+    # Hashing encodes the document a few frames deeper than decoding read it, so some depths
+    # are read but cannot be hashed: every depth near the limit loads or is a clear error.
+    limit = sys.getrecursionlimit()
+    refused = []
+    for depth in range(limit - 200, limit):
+        try:
+            parse_model(nested_document(document, depth))
+        except ModelFileError as exc:
+            refused.append(str(exc))
+    assert refused
+    assert all(m.startswith("model file is nested too deeply") for m in refused), set(refused)

@@ -24,6 +24,7 @@ from tests.conftest import BASE_RECORD
 from tests.service.test_reload import write_version
 
 SERVE = "from supplier_risk.cli import main; main()"
+DEEP = "[" * 100_000 + "]" * 100_000
 
 
 def free_port() -> int:
@@ -143,6 +144,18 @@ def test_sighup_reloads_the_model_file(server: Server, tmp_path: Path) -> None:
     assert status == 200
     assert ready["model_version"] == "2099-03-03+hup"
     assert "not valid JSON" in ready["last_reload_error"]
+    (tmp_path / "model.json").write_text(DEEP, "utf-8")
+    server.process.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    status, ready = get(server.url("/readyz"))
+    assert (status, ready["model_version"]) == (200, "2099-03-03+hup")
+    assert "is nested too deeply" in ready["last_reload_error"]
+    with urllib.request.urlopen(server.url("/metrics"), timeout=2) as response:
+        assert 'supplier_risk_model_reloads_total{result="failed"} 2.0' in response.read().decode()
+    server.process.terminate()
+    server.process.wait(timeout=10)
+    assert server.process.stdout is not None
+    assert b"Traceback" not in server.process.stdout.read()
 
 
 def test_sigterm_finishes_the_request_in_flight_and_exits_within_5_seconds(
@@ -173,18 +186,37 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_within_5_seconds(
     assert code == 0
 
 
-def test_serve_without_a_valid_model_exits_3_with_a_clear_message(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "problem", "code"),
+    [
+        ('{"format_version": 1}', "has no sha256 of its content", SERVE),
+        (DEEP, "is nested too deeply", SERVE),
+        (
+            "{}",
+            "unexpected RuntimeError: a bug while loading",
+            "import service.state\n"
+            "def broken(settings):\n"
+            "    raise RuntimeError('a bug while loading')\n"
+            "service.state.load_serving = broken\n" + SERVE,
+        ),
+    ],
+    ids=["no_sha256", "nested_too_deeply", "unexpected_error"],
+)
+def test_serve_without_a_valid_model_exits_3_with_a_clear_message(
+    tmp_path: Path, text: str, problem: str, code: str
+) -> None:
     broken = tmp_path / "model.json"
-    broken.write_text('{"format_version": 1}', "utf-8")
+    broken.write_text(text, "utf-8")
     done = subprocess.run(
-        [sys.executable, "-c", SERVE, "serve", "--port", str(free_port())],
+        [sys.executable, "-c", code, "serve", "--port", str(free_port())],
         env=environment(broken),
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert done.returncode == 3
+    assert done.stderr == ""
     line = json.loads(done.stdout.strip().splitlines()[-1])
     assert line["level"] == "critical"
     assert "cannot start: no valid model could be loaded" in line["message"]
-    assert "has no sha256 of its content" in line["message"]
+    assert problem in line["message"]

@@ -48,6 +48,11 @@ def tamper(path: Path) -> None:
         (lambda p: p.write_text("{not json", "utf-8"), "not valid JSON"),
         (tamper, "sha256 mismatch"),
         (lambda p: p.unlink(), "cannot read model file"),
+        (lambda p: p.write_text("[" * 100_000 + "]" * 100_000, "utf-8"), "is nested too deeply"),
+        (
+            lambda p: p.write_text('{"format_version": 1, "x": ' + "1" * 5000 + "}", "utf-8"),
+            "has a number too long to read",
+        ),
     ],
 )
 def test_reload_with_a_bad_file_keeps_the_old_model_serving(
@@ -66,6 +71,20 @@ def test_reload_with_a_bad_file_keeps_the_old_model_serving(
     ready = keyed.get("/readyz").json()
     assert ready["status"] == "ready"
     assert why in ready["last_reload_error"]
+    assert 'supplier_risk_model_reloads_total{result="failed"} 1.0' in keyed.get("/metrics").text
+
+
+def test_reload_records_an_unexpected_error_as_a_failed_reload(
+    keyed: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(settings: Settings) -> None:
+        raise RuntimeError("a bug while loading")
+
+    monkeypatch.setattr("service.state.load_serving", broken)
+    response = keyed.post("/v1/admin/reload", headers=auth())
+    assert response.status_code == 409
+    assert "unexpected RuntimeError: a bug while loading" in response.json()["message"]
+    assert "a bug while loading" in keyed.get("/readyz").json()["last_reload_error"]
     assert 'supplier_risk_model_reloads_total{result="failed"} 1.0' in keyed.get("/metrics").text
 
 

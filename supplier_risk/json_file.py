@@ -1,0 +1,48 @@
+"""Parsing the JSON data files (model, scenarios, reference tables): one place says what is wrong.
+
+Python's json raises more than JSONDecodeError on hostile text: RecursionError when arrays or
+objects nest deeper than the interpreter's recursion limit, and ValueError for an integer of
+more digits than int() accepts (CVE-2020-10735). Every loader gets the same clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from supplier_risk.errors import SupplierRiskError
+
+
+def nested_too_deeply(source: str) -> str:
+    """Return the message for a file whose arrays or objects nest beyond the recursion limit."""
+    return (
+        f"{source} is nested too deeply (arrays or objects about "
+        f"{sys.getrecursionlimit():,} levels inside each other)"
+    )
+
+
+def parse_json(
+    text: str | bytes,
+    source: str,
+    error: type[SupplierRiskError],
+    parse_constant: Callable[[str], Any] | None = None,
+) -> Any:
+    """Return the parsed text of ``source``, or raise ``error`` saying why it cannot be read.
+
+    Bytes are decoded as JSON allows (UTF-8, or UTF-16/32 recognised by their first bytes).
+    """
+    try:
+        return json.loads(text, parse_constant=parse_constant)
+    except RecursionError:
+        raise error(nested_too_deeply(source)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{source} is not valid JSON: {exc}") from exc
+    except ValueError:
+        # What is left of ValueError here is int()'s digit limit; its own message advises
+        # sys.set_int_max_str_digits, which is no help to whoever wrote the file.
+        raise error(
+            f"{source} has a number too long to read (more than "
+            f"{sys.get_int_max_str_digits():,} digits)"
+        ) from None
