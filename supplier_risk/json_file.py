@@ -14,13 +14,37 @@ from typing import Any
 
 from supplier_risk.errors import SupplierRiskError
 
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects a data file may have; ours need fewer than ten.
+
+Kept well below the recursion limit, so that whatever reads a loaded document again (the
+model file's hash, the JSON encoder answering GET /v1/model) never meets a depth it refuses.
+"""
+
 
 def nested_too_deeply(source: str) -> str:
-    """Return the message for a file whose arrays or objects nest beyond the recursion limit."""
+    """Return the message for a file whose arrays or objects nest deeper than MAX_DEPTH."""
     return (
-        f"{source} is nested too deeply (arrays or objects about "
-        f"{sys.getrecursionlimit():,} levels inside each other)"
+        f"{source} is nested too deeply (arrays or objects more than {MAX_DEPTH} levels "
+        "inside each other)"
     )
+
+
+def _depth_exceeds(document: Any, limit: int) -> bool:
+    """Return whether arrays and objects nest more than ``limit`` levels in a document."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def parse_json(
@@ -34,7 +58,7 @@ def parse_json(
     Bytes are decoded as JSON allows (UTF-8, or UTF-16/32 recognised by their first bytes).
     """
     try:
-        return json.loads(text, parse_constant=parse_constant)
+        document = json.loads(text, parse_constant=parse_constant)
     except RecursionError:
         raise error(nested_too_deeply(source)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -46,3 +70,6 @@ def parse_json(
             f"{source} has a number too long to read (more than "
             f"{sys.get_int_max_str_digits():,} digits)"
         ) from None
+    if _depth_exceeds(document, MAX_DEPTH):
+        raise error(nested_too_deeply(source))
+    return document

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from supplier_risk.errors import ModelFileError, first_problem
-from supplier_risk.json_file import nested_too_deeply, parse_json
+from supplier_risk.json_file import parse_json
 
 FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 50 * 1024 * 1024
@@ -165,12 +165,7 @@ def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
             f"{source} has no sha256 of its content (a string of 64 hex digits); a model file "
             "is written by `supplier-risk train`, which records it"
         )
-    try:
-        actual = content_sha256(document)
-    except RecursionError:
-        # Encoding for the hash runs a few frames deeper than decoding did, so a file nested
-        # just short of the limit is read but cannot be hashed.
-        raise ModelFileError(nested_too_deeply(source)) from None
+    actual = content_sha256(document)  # parse_json capped the depth: hashing cannot recurse out
     if stated != actual:
         raise ModelFileError(
             f"{source} sha256 mismatch: the file says {stated!r} but its content hashes to "
