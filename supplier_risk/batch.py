@@ -31,12 +31,13 @@ from supplier_risk.tables import (
     TableFormat,
     csv_text,
     decimal_commas,
+    mark_extra_cells,
     normalise_header,
+    record_cells,
     safe_cell,
 )
 from supplier_risk.validation import check_header, validate_frame
 
-NUMBER_FIELDS = ("china_share", "inventory_buffer_days", "alternate_suppliers")
 EXCEL_BOM = "\ufeff"
 LISTED_DUPLICATES = 50
 
@@ -81,13 +82,7 @@ class BatchRun:
         self.scenario = scenario
         scorer.reference_for(scenario)  # an unknown scenario fails here, before any output
         positions = table.positions()
-        repeated = [n for n in table.repeated() if n in RECORD_FIELDS]
-        if repeated:
-            raise InputFileError(
-                f"column(s) {', '.join(repeated)} appear more than once in the header: "
-                "which one to score is ambiguous"
-            )
-        check_header(list(positions))
+        check_header([normalise_header(h) for h in table.header])
         self.fields = {f: positions[f] for f in RECORD_FIELDS if f in positions}
         self.weight_at: int | None = None
         if weight_column is not None:
@@ -156,15 +151,10 @@ class BatchRun:
         n = len(chunk)
         first_row = self._row
         self._row += n
-        cells = {f: chunk.iloc[:, p].astype(str) for f, p in self.fields.items()}
-        if self.table.delimiter == ";":
-            for f in NUMBER_FIELDS:
-                if f in cells:
-                    cells[f] = decimal_commas(cells[f])
-        frame = pd.DataFrame(cells)
+        frame = record_cells(chunk, self.fields, self.table.delimiter)
         validated = validate_frame(frame, self.scorer.reference)
         errors = validated.errors.copy()
-        fields = {**validated.fields, "row": self._extra_cells(chunk, width, errors)}
+        fields = {**validated.fields, "row": mark_extra_cells(chunk, self.table, errors)}
         ids = frame["supplier_id"].to_numpy(dtype=object)
         self._hashes.append(pd.util.hash_array(ids))
 
@@ -255,27 +245,6 @@ class BatchRun:
         keep = np.ones(len(chunk), dtype=bool)
         keep[maybe[blank]] = False
         return chunk.iloc[np.flatnonzero(keep)]
-
-    def _extra_cells(self, chunk: pd.DataFrame, width: int, errors: ObjArray) -> BoolArray:
-        """Flag rows with more cells than the header names (the extra cells are not kept).
-
-        Returns which rows were flagged.
-        """
-        flagged = np.zeros(len(chunk), dtype=bool)
-        if chunk.shape[1] <= width:
-            return flagged
-        filled = (chunk.iloc[:, width:].astype(str) != "").to_numpy()
-        if not filled.any():
-            return flagged
-        flagged[:] = filled.any(axis=1)
-        last = filled.shape[1] - np.argmax(filled[:, ::-1], axis=1)
-        for i in np.flatnonzero(filled.any(axis=1)).tolist():
-            message = (
-                f"row: has {width + int(last[i])} cells but the header names {width} (an "
-                "unquoted delimiter inside a cell?); the extra cells are not in the output"
-            )
-            errors[i] = message if errors[i] == "" else errors[i] + "; " + message
-        return flagged
 
     def _weights(self, chunk: pd.DataFrame, rows: IntArray) -> FloatArray:
         """Return the weight of each scored row: the --weight column, or 1.0 each."""

@@ -111,6 +111,7 @@ def train(
 
     from supplier_risk.history import read_history
     from supplier_risk.reference import load_reference
+    from supplier_risk.summary import row_number
     from training.report import format_report
     from training.simulate import SimulationConfig, write_history
     from training.train import train_model
@@ -135,7 +136,7 @@ def train(
                 err=True,
             )
             for index, message in history.invalid_rows[:MAX_INVALID_SHOWN]:
-                typer.echo(f"  row {index + 1} (line {index + 2}): {message}", err=True)
+                typer.echo(f"  row {row_number(index)}: {message}", err=True)
             if len(history.invalid_rows) > MAX_INVALID_SHOWN:
                 typer.echo(
                     f"  ... and {len(history.invalid_rows) - MAX_INVALID_SHOWN:,} more", err=True

@@ -1,4 +1,9 @@
-"""Read a labelled supplier history (CONTRACT.md section 2) into validated, coded columns."""
+"""Read a labelled supplier history (CONTRACT.md section 2) into validated, coded columns.
+
+The file is read as `supplier-risk score` reads a supplier list (:func:`open_table`): the same
+encodings, delimiters, header matching, repeated-column check and rules for rows with cells
+beyond the header, so a file one command reads the other reads the same way.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,21 @@ from supplier_risk.errors import InputFileError
 from supplier_risk.features import RecordColumns
 from supplier_risk.record import RECORD_FIELDS, REQUIRED_FIELDS
 from supplier_risk.reference import Reference
-from supplier_risk.validation import check_header, validate_frame
+from supplier_risk.summary import row_number
+from supplier_risk.tables import (
+    SLACK_COLUMNS,
+    Table,
+    mark_extra_cells,
+    normalise_header,
+    open_table,
+    record_cells,
+)
+from supplier_risk.validation import check_header, enum_errors, validate_frame
 
 LABEL = "disrupted"
+LABEL_VALUES = ("0", "1")
+
+ObjArray = NDArray[np.object_]
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,7 @@ class History:
     data_sha256: str
     rows_read: int
     invalid_rows: list[tuple[int, str]]
+    """(0-based data row, its errors); :func:`row_number` gives the spreadsheet row"""
     ignored_columns: list[str]
 
 
@@ -41,41 +59,59 @@ def read_history(path: Path, reference: Reference) -> History:
     if not raw.strip():
         raise InputFileError(f"training file {path} is empty")
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=True
-        )
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputFileError(f"training file {path} is not a readable UTF-8 CSV: {exc}") from exc
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    check_header(list(frame.columns), (*REQUIRED_FIELDS, "as_of", LABEL))
-    ignored = [c for c in frame.columns if c not in RECORD_FIELDS and c != LABEL]
+        table = open_table(path)
+        frame = _all_rows(table)
+    except InputFileError as exc:
+        raise InputFileError(f"training file {path}: {exc}") from exc
+    fmt = table.format
+    check_header([normalise_header(h) for h in fmt.header], (*REQUIRED_FIELDS, "as_of", LABEL))
+    positions = fmt.positions()
+    ignored = [
+        name or f"(column {i + 1}, no name)"
+        for name, i in positions.items()
+        if name not in RECORD_FIELDS and name != LABEL
+    ]
+    for note in fmt.notes:
+        warnings.warn(f"training file {path}: {note}", stacklevel=2)
     if ignored:
         warnings.warn(
             f"training file {path}: ignoring column(s) {', '.join(ignored)}", stacklevel=2
         )
-    validated = validate_frame(frame, reference, require_as_of=True)
-    label_text = frame[LABEL].str.strip()
-    label_ok = label_text.isin(["0", "1"]).to_numpy()
-    errors = validated.errors.copy()
-    bad_label = ~label_ok
-    errors[bad_label] = np.where(
-        errors[bad_label] == "",
-        "disrupted: must be 0 or 1",
-        errors[bad_label] + "; disrupted: must be 0 or 1",
-    )
+    if frame.empty:
+        raise InputFileError(f"training file {path} has a header but no data rows")
+    fields = {f: positions[f] for f in (*RECORD_FIELDS, LABEL) if f in positions}
+    cells = record_cells(frame, fields, fmt.delimiter)
+    validated = validate_frame(cells, reference, require_as_of=True)
+    label_text = cells[LABEL].str.strip()
+    errors = _joined(validated.errors, enum_errors(label_text, LABEL, LABEL_VALUES))
+    mark_extra_cells(frame, fmt, errors)
     keep = errors == ""
     invalid = [(int(i), str(errors[i])) for i in np.flatnonzero(~keep)]
     if not keep.any():
         raise InputFileError(
-            f"training file {path} has no valid row; first error: row {invalid[0][0] + 1}: "
-            f"{invalid[0][1]}"
+            f"training file {path} has no valid row; first error: "
+            f"row {row_number(invalid[0][0])}: {invalid[0][1]}"
         )
-    labels = label_text[keep].astype(np.int64).to_numpy()
     return History(
         columns=validated.columns.take(np.flatnonzero(keep)),
-        labels=labels,
+        labels=label_text[keep].astype(np.int64).to_numpy(),
         data_sha256=hashlib.sha256(raw).hexdigest(),
         rows_read=len(frame),
         invalid_rows=invalid,
         ignored_columns=ignored,
     )
+
+
+def _all_rows(table: Table) -> pd.DataFrame:
+    """Return every data row of a table as one frame of str cells (header columns, slack)."""
+    parts = list(table.chunks())
+    if parts:
+        return pd.concat(parts, ignore_index=True)
+    width = len(table.format.header) + SLACK_COLUMNS
+    return pd.DataFrame({f"c{i}": pd.Series([], dtype=object) for i in range(width)})
+
+
+def _joined(first: ObjArray, second: ObjArray) -> ObjArray:
+    """Return per-row messages joined with '; ' ('' where both are '')."""
+    both = (first != "") & (second != "")
+    return np.asarray(np.where(both, first + "; " + second, first + second), dtype=object)

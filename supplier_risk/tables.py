@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TOP_REASONS = 2
 _FORMULA_BYTES = np.frombuffer("".join(FORMULA_STARTS).encode(), dtype=np.uint8)
 DELIMITERS = (",", ";", "\t")
+NUMBER_FIELDS = ("china_share", "inventory_buffer_days", "alternate_suppliers")
 SLACK_COLUMNS = 8
 """Cells a row may have beyond the header's before the file counts as unreadable."""
 CHUNK_ROWS = 50_000
@@ -75,6 +76,8 @@ class TableFormat:
     header: tuple[str, ...]
     notes: tuple[str, ...] = ()
     """what was guessed or fixed on reading, for the summary"""
+    kind: Literal["csv", "xlsx"] = "csv"
+    """the file it came from: a workbook has cells, so no delimiter can be misplaced"""
 
     def positions(self) -> dict[str, int]:
         """Return the first position of each normalised header name."""
@@ -202,10 +205,11 @@ class TableReader:
                 raise InputFileError(f"the header row is not readable CSV: {exc}") from exc
             try:
                 reader = pd.read_csv(
-                    text,
+                    _FirstLineThen(_filler_line(len(names), self.format.delimiter), text),
                     sep=self.format.delimiter,
                     header=None,
                     names=names,
+                    index_col=False,
                     dtype=str,
                     keep_default_na=False,
                     na_filter=False,
@@ -213,15 +217,48 @@ class TableReader:
                     chunksize=self.chunk_rows,
                     engine="c",
                 )
+                first = reader.get_chunk(self.chunk_rows + 1).iloc[1:]  # without the filler
+                if len(first):
+                    yield first
                 yield from reader
             except pd.errors.ParserError as exc:
                 raise InputFileError(
-                    f"the supplier list is not readable CSV past this point: {exc} (a row has "
-                    f"more than {SLACK_COLUMNS} cells beyond the header's {width}, or a quote "
-                    "is not closed)"
+                    f"the supplier list is not readable CSV past this point: {str(exc).strip()} "
+                    f"(a row has more than {SLACK_COLUMNS} cells beyond the header's {width}, "
+                    "or a quote is not closed)"
                 ) from exc
-            except pd.errors.EmptyDataError:
-                return
+
+
+def _filler_line(cells: int, delimiter: str) -> str:
+    """Return a line of exactly ``cells`` cells, the first one filled so it is never blank."""
+    return "x" + delimiter * (cells - 1) + "\n"
+
+
+class _FirstLineThen(io.TextIOBase):
+    """A text stream with one line put in front of it.
+
+    pandas sizes its rows by the first line it parses: a first data row longer than ``names``
+    would become the index (every column shifted) or, with ``index_col=False``, be cut short
+    in silence. A filler line of exactly ``names`` cells first makes any longer row a
+    ParserError, wherever it is.
+    """
+
+    def __init__(self, first: str, rest: IO[str]) -> None:
+        super().__init__()
+        self._first = first
+        self._rest = rest
+
+    def _lead(self) -> str:
+        first, self._first = self._first, ""
+        return first
+
+    def readable(self) -> bool:
+        """Return True: this stream is read."""
+        return True
+
+    def read(self, size: int | None = -1, /) -> str:
+        """Return the filler line on the first call, then the stream's text."""
+        return self._lead() or self._rest.read(-1 if size is None else size)
 
 
 class Table(Protocol):
@@ -262,6 +299,47 @@ def decimal_commas(values: pd.Series) -> pd.Series:
         return text
     fixed = text.where(~hit, text.str.replace(",", ".", regex=False))
     return text.where(~(hit & text.str.match(_DECIMAL_COMMA)), fixed)
+
+
+def record_cells(chunk: pd.DataFrame, fields: dict[str, int], delimiter: str) -> pd.DataFrame:
+    """Return the named columns of a chunk (name -> position), decimal commas read in numbers.
+
+    Only a semicolon file can hold a decimal comma: in a comma file it would split the cell.
+    """
+    cells = {f: chunk.iloc[:, p].astype(str) for f, p in fields.items()}
+    if delimiter == ";":
+        for f in NUMBER_FIELDS:
+            if f in cells:
+                cells[f] = decimal_commas(cells[f])
+    return pd.DataFrame(cells)
+
+
+def extra_cell_counts(chunk: pd.DataFrame, width: int) -> NDArray[np.int64]:
+    """Return per row how many cells it has beyond the header's ``width``, up to its last filled."""
+    if chunk.shape[1] <= width:
+        return np.zeros(len(chunk), dtype=np.int64)
+    filled = (chunk.iloc[:, width:].astype(str) != "").to_numpy()
+    last = filled.shape[1] - np.argmax(filled[:, ::-1], axis=1)
+    return np.where(filled.any(axis=1), last, 0).astype(np.int64)
+
+
+def mark_extra_cells(chunk: pd.DataFrame, fmt: TableFormat, errors: ObjArray) -> NDArray[np.bool_]:
+    """Add a row error to each row with filled cells beyond the header (they are not kept).
+
+    Returns which rows got one.
+    """
+    width = len(fmt.header)
+    extra = extra_cell_counts(chunk, width)
+    # A CSV row grows when a cell holds an unquoted delimiter; a workbook's cells cannot.
+    hint = " (an unquoted delimiter inside a cell?)" if fmt.kind == "csv" else ""
+    for i in np.flatnonzero(extra).tolist():
+        message = (
+            f"row: has {width + int(extra[i])} cells but the header names {width}, and the "
+            f"extra cells are not in the output{hint}"
+        )
+        errors[i] = message if errors[i] == "" else errors[i] + "; " + message
+    flagged: NDArray[np.bool_] = extra > 0
+    return flagged
 
 
 def safe_cell(cell: str, delimiter: str) -> str:
@@ -338,15 +416,13 @@ def read_table(data: bytes) -> pd.DataFrame:
         frame = pd.concat(parts, ignore_index=True)
     else:
         frame = pd.DataFrame({f"c{i}": pd.Series([], dtype=object) for i in range(width)})
-    filled = (frame.iloc[:, width:].astype(str) != "").to_numpy()
+    extra = extra_cell_counts(frame, width)
     table = frame.iloc[:, :width].copy()
     table.columns = pd.Index(list(reader.format.header))
     table.attrs["delimiter"] = reader.format.delimiter
     table.attrs["encoding"] = reader.format.encoding
-    if filled.any():
-        table.attrs["extra_cells"] = np.where(
-            filled.any(axis=1), filled.shape[1] - np.argmax(filled[:, ::-1], axis=1), 0
-        )
+    if extra.any():
+        table.attrs["extra_cells"] = extra
     return table
 
 

@@ -195,13 +195,27 @@ def _dates(values: pd.Series, errors: _Errors, required: bool) -> NDArray[np.dat
     return parsed.to_numpy(dtype="datetime64[D]")
 
 
+def enum_errors(values: pd.Series, field: str, allowed: tuple[str, ...]) -> NDArray[np.object_]:
+    """Return each row's error for a required column of closed values ('' where valid)."""
+    errors = _Errors(len(values), values.index)
+    _enum_codes(values, allowed, field, errors, required=True)
+    return errors.messages.to_numpy(dtype=object)
+
+
 def check_header(columns: list[str], required: tuple[str, ...] = REQUIRED_FIELDS) -> None:
-    """Raise InputFileError when required columns are missing or repeated."""
+    """Raise InputFileError when contract columns are repeated or required ones missing.
+
+    ``columns`` are the normalised header cells, every one, repeats included. The contract
+    columns are the record fields and the required ones (a training file's label).
+    """
     seen: set[str] = set()
     repeated = [c for c in columns if c in seen or seen.add(c)]  # type: ignore[func-returns-value]
-    contract_repeats = sorted({c for c in repeated if c in RECORD_FIELDS})
+    contract_repeats = sorted({c for c in repeated if c in RECORD_FIELDS or c in required})
     if contract_repeats:
-        raise InputFileError(f"column(s) {', '.join(contract_repeats)} appear more than once")
+        raise InputFileError(
+            f"column(s) {', '.join(contract_repeats)} appear more than once in the header: "
+            "which one to use is ambiguous"
+        )
     missing = [c for c in required if c not in columns]
     if missing:
         raise InputFileError(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +43,21 @@ class WorkbookReader:
         self.chunk_rows = chunk_rows
         self._done = 0
         header: list[str] = []
-        for row in self._rows():
-            if any(c != "" for c in row):
-                header = row
-                break
+        with closing(self._rows()) as sheet:
+            for row in sheet:
+                if any(c != "" for c in row):
+                    header = row
+                    break
         while header and header[-1] == "":
             header.pop()
         if not header:
             raise InputFileError(f"{path}: the first sheet has no header row")
         self.format = TableFormat(
-            "xlsx", ",", tuple(header), ("read the first sheet of a workbook",)
+            "xlsx", ",", tuple(header), ("read the first sheet of a workbook",), kind="xlsx"
         )
         self.size = 0
 
-    def _rows(self) -> Iterator[list[str]]:
+    def _rows(self) -> Generator[list[str], None, None]:
         from openpyxl import load_workbook
 
         try:
@@ -77,21 +79,41 @@ class WorkbookReader:
         """Yield the data rows as frames of str cells, with slack columns as the CSV reader."""
         width = len(self.format.header)
         names = [f"c{i}" for i in range(width + SLACK_COLUMNS)]
-        rows = self._rows()
-        for row in rows:
-            if any(c != "" for c in row):
-                break  # the header
-        block: list[list[str]] = []
-        for row in rows:
-            if not any(c != "" for c in row):
-                continue
-            cells = row[: len(names)] + [""] * (len(names) - len(row))
-            block.append(cells)
-            if len(block) == self.chunk_rows:
+        # Closed on any exit: an error raised here must not leave the workbook file open.
+        with closing(self._rows()) as sheet:
+            rows = enumerate(sheet, start=1)  # read-only sheets yield gap rows: sheet rows
+            for _, row in rows:
+                if any(c != "" for c in row):
+                    break  # the header
+            block: list[list[str]] = []
+            for number, row in rows:
+                cells = self._fitted(row, number, len(names))
+                if not any(c != "" for c in cells):
+                    continue
+                block.append(cells)
+                if len(block) == self.chunk_rows:
+                    yield self._frame(block, names)
+                    block = []
+            if block:
                 yield self._frame(block, names)
-                block = []
-        if block:
-            yield self._frame(block, names)
+
+    def _fitted(self, row: list[str], number: int, size: int) -> list[str]:
+        """Return a row's cells padded to ``size``; refuse a filled cell beyond it, as a CSV.
+
+        The sheet pads every row to its widest one, so only cells up to the last filled one
+        count, as a CSV row's would.
+        """
+        used = len(row)
+        while used and row[used - 1] == "":
+            used -= 1
+        if used > size:
+            width = len(self.format.header)
+            raise InputFileError(
+                f"{self.path}: row {number} has {used} cells but the header names {width}: "
+                f"more than {SLACK_COLUMNS} cells beyond the header are not read, as in a CSV "
+                "file (clear the cells right of the table, or give their columns a header)"
+            )
+        return row[:used] + [""] * (size - used)
 
     def _frame(self, block: list[list[str]], names: list[str]) -> pd.DataFrame:
         frame = pd.DataFrame(block, columns=names, dtype=object)

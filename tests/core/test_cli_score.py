@@ -224,6 +224,17 @@ def test_score_reads_windows_1252_and_writes_utf8(tmp_path: Path) -> None:
     assert "not valid UTF-8: read as Windows-1252" in output
 
 
+@pytest.mark.parametrize("at", [0, 1], ids=["first-row", "second-row"])
+def test_score_exits_2_when_a_row_has_far_too_many_cells(tmp_path: Path, at: int) -> None:
+    lines = csv_bytes(rows(3)).split(b"\r\n")
+    lines[1 + at] += b"," * 10
+    source = write(tmp_path / "in.csv", b"\r\n".join(lines))
+    code, output = invoke(str(source), "--out", str(tmp_path / "out.csv"))
+    assert code == 2, output
+    assert "more than 8 cells beyond the header's 12" in output
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_score_reads_an_xlsx_workbook(tmp_path: Path) -> None:
     from openpyxl import Workbook
 

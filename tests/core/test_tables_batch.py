@@ -126,6 +126,30 @@ def test_score_csv_flags_rows_with_extra_cells(scorer: Scorer) -> None:
     assert out[2]["probability"] == ""
 
 
+def test_score_csv_flags_extra_workbook_cells_without_a_delimiter_hint(
+    scorer: Scorer, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    records = rows(2)
+    sheet.append(COLUMNS)
+    sheet.append([*records[0].values(), "x", "y"])
+    sheet.append([None] * len(COLUMNS) + ["z"])
+    sheet.append(list(records[1].values()))
+    book.save(tmp_path / "list.xlsx")
+    table = open_table(tmp_path / "list.xlsx")
+    run = BatchRun(scorer, table.format, TODAY)
+    out = parse("".join(score_csv(table, run)))
+    assert [r["supplier_id"] for r in out] == ["S-0", "", "S-1"]
+    assert out[0]["error"].startswith("row: has 14 cells but the header names 12")
+    assert "row: has 13 cells but the header names 12" in out[1]["error"]
+    assert not any("delimiter" in r["error"] for r in out)
+    assert out[2]["error"] == ""
+
+
 def test_score_csv_writes_crlf_and_neutralises_formulas(scorer: Scorer) -> None:
     records = rows(2)
     records[0]["supplier_name"] = '=HYPERLINK("http://x")'

@@ -74,9 +74,12 @@ def test_open_table_rejects_unreadable_files(data: bytes, message: str) -> None:
         open_table(data)
 
 
-def test_open_table_reports_a_row_far_too_long() -> None:
-    table = open_table(b"a,b\n1,2\n" + b",".join([b"x"] * 40) + b"\n")
-    with pytest.raises(InputFileError, match="not readable CSV past this point"):
+@pytest.mark.parametrize("before", [b"1,2\n", b""], ids=["second-row", "first-row"])
+def test_open_table_reports_a_row_far_too_long(before: bytes) -> None:
+    # The first data row too: pandas would take its extra cells as an index and shift every
+    # row of the file by that many columns.
+    table = open_table(b"a,b\n" + before + b",".join([b"x"] * 12) + b"\n3,4\n")
+    with pytest.raises(InputFileError, match="more than 8 cells beyond the header's 2"):
         list(table.chunks())
 
 
@@ -113,6 +116,43 @@ def test_open_table_reads_an_xlsx_workbook(tmp_path: Path) -> None:
         ["A", "30", "2026-11-22", ""],
         ["B", "12.5", "2026-11-22", "x"],
     ]
+
+
+def write_workbook(path: Path, rows: list[list[object]]) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_open_table_keeps_workbook_cells_beyond_the_header_as_slack(tmp_path: Path) -> None:
+    path = write_workbook(
+        tmp_path / "list.xlsx",
+        [["a", "b"], ["1", "2", "x"], [None, None, None, "y"], ["3", "4"]],
+    )
+    chunk = next(open_table(path).chunks())
+    assert chunk.iloc[:, :4].values.tolist() == [
+        ["1", "2", "x", ""],
+        ["", "", "", "y"],
+        ["3", "4", "", ""],
+    ]
+
+
+@pytest.mark.parametrize("first", [["1", "2"], [None, None]], ids=["full-row", "only-extra"])
+def test_open_table_reports_a_workbook_row_far_too_long(
+    tmp_path: Path, first: list[object]
+) -> None:
+    row = [*first, *([None] * 9), "far right"]
+    path = write_workbook(tmp_path / "list.xlsx", [["a", "b"], ["0", "0"], row])
+    message = r"row 3 has 12 cells.*more than 8 cells beyond"
+    with pytest.raises(InputFileError, match=message) as caught:
+        list(open_table(path).chunks())
+    assert "delimiter" not in str(caught.value)
 
 
 def test_open_table_rejects_a_broken_workbook(tmp_path: Path) -> None:

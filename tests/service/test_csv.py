@@ -72,6 +72,17 @@ def test_csv_without_required_columns_is_422(client: TestClient) -> None:
     assert response.json()["error"] == "unreadable_csv"
 
 
+def test_csv_with_a_first_row_far_too_long_is_422(client: TestClient) -> None:
+    lines = CSV.splitlines()
+    lines[1] += "," * 10
+    response = client.post(
+        "/v1/score/csv", content="\n".join(lines) + "\n", headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "unreadable_csv"
+    assert "more than 8 cells beyond the header's 6" in response.json()["message"]
+
+
 def test_csv_empty_is_422(client: TestClient) -> None:
     response = client.post("/v1/score/csv", content=b"", headers={"content-type": "text/csv"})
     assert response.status_code == 422

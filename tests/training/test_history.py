@@ -66,10 +66,61 @@ def test_read_history_reports_every_invalid_row(tmp_path: Path, reference: Refer
     messages = dict(history.invalid_rows)
     assert "origin_country: 'XX' is not an ISO 3166-1 alpha-2" in messages[1]
     assert messages[2] == "as_of: required, a date YYYY-MM-DD"
-    assert messages[3] == "disrupted: must be 0 or 1"
+    assert messages[3] == "disrupted: 'yes' is not one of: 0, 1"
     assert "material: 'unobtainium' is not one of" in messages[4]
     assert "licence_type: 'maybe' is not one of" in messages[4]
     assert "inventory_buffer_days: '-3' is outside 0 to 3650" in messages[4]
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("yes", "disrupted: 'yes' is not one of: 0, 1"),
+        ("1.0", "disrupted: '1.0' is not one of: 0, 1"),
+        ("", "disrupted: required, one of: 0, 1"),
+        ("x" * 50, "disrupted: '" + "x" * 40 + "...' is not one of: 0, 1"),
+    ],
+)
+def test_read_history_names_a_bad_label_and_what_is_allowed(
+    tmp_path: Path, reference: Reference, label: str, message: str
+) -> None:
+    path = write_csv(tmp_path, [good(1), good(2)[: -len(",0")] + "," + label])
+    history = read_history(path, reference)
+    assert history.invalid_rows == [(1, message)]
+
+
+def test_read_history_reads_rows_with_trailing_commas(tmp_path: Path, reference: Reference) -> None:
+    path = write_csv(tmp_path, [good(1) + ",", good(2, 1) + ","])
+    history = read_history(path, reference)
+    assert history.invalid_rows == []
+    assert history.labels.tolist() == [0, 1]
+    assert history.columns.origin_country.tolist() == ["CN", "CN"]
+
+
+def test_read_history_flags_a_first_row_with_extra_cells(
+    tmp_path: Path, reference: Reference
+) -> None:
+    history = read_history(write_csv(tmp_path, [good(1) + ",x,y", good(2, 1)]), reference)
+    assert [i for i, _ in history.invalid_rows] == [0]
+    assert history.invalid_rows[0][1].startswith("row: has 10 cells but the header names 8")
+    assert history.labels.tolist() == [1]
+
+
+def test_read_history_refuses_a_first_row_far_too_long(
+    tmp_path: Path, reference: Reference
+) -> None:
+    path = write_csv(tmp_path, [good(1) + "," * 10, good(2, 1)])
+    with pytest.raises(InputFileError, match=r"more than 8 cells beyond the header's 8"):
+        read_history(path, reference)
+
+
+@pytest.mark.parametrize("column", ["disrupted", "material"])
+def test_read_history_refuses_a_repeated_contract_column(
+    tmp_path: Path, reference: Reference, column: str
+) -> None:
+    path = write_csv(tmp_path, [good(1) + ",0"], header=HEADER + "," + column)
+    with pytest.raises(InputFileError, match=rf"column\(s\) {column} appear more than once"):
+        read_history(path, reference)
 
 
 @pytest.mark.parametrize("missing", ["as_of", "disrupted", "licence_type"])
@@ -84,8 +135,29 @@ def test_read_history_refuses_missing_required_column(
 
 def test_read_history_refuses_file_without_valid_row(tmp_path: Path, reference: Reference) -> None:
     path = write_csv(tmp_path, ["S1,dy_oxide,CN,individual,automotive,30,2025-05-01,2"])
-    with pytest.raises(InputFileError, match=r"has no valid row; first error: row 1: disrupted"):
+    message = r"has no valid row; first error: row 2: disrupted: '2' is not one of: 0, 1"
+    with pytest.raises(InputFileError, match=message):
         read_history(path, reference)
+
+
+def test_read_history_reads_a_workbook_as_score_does(tmp_path: Path, reference: Reference) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in [HEADER, good(1), good(2, 1)]:
+        sheet.append(line.split(","))
+    book.save(tmp_path / "history.xlsx")
+    with pytest.warns(UserWarning, match="read the first sheet of a workbook"):
+        history = read_history(tmp_path / "history.xlsx", reference)
+    assert history.labels.tolist() == [0, 1]
+    assert history.invalid_rows == []
+
+
+def test_read_history_refuses_a_header_without_rows(tmp_path: Path, reference: Reference) -> None:
+    with pytest.raises(InputFileError, match=r"has a header but no data rows"):
+        read_history(write_csv(tmp_path, []), reference)
 
 
 def test_read_history_refuses_empty_file(tmp_path: Path, reference: Reference) -> None:
@@ -125,7 +197,8 @@ def test_train_command_prints_counts_warnings_and_invalid_rows(tmp_path: Path) -
     assert "warning: training file" in result.output
     assert "ignoring column(s) region" in result.output
     assert "read 3,000 rows: 2,998 valid, 2 invalid (not used)" in result.output
-    assert "row 6 (line 7): china_share: '2' is outside 0 to 1" in result.output
-    assert "row 8 (line 9): end_use: 'war' is not one of" in result.output
+    # spreadsheet rows (the header is row 1), as `supplier-risk score` numbers them
+    assert "  row 7: china_share: '2' is outside 0 to 1" in result.output
+    assert "  row 9: end_use: 'war' is not one of" in result.output
     assert "ROC AUC" in result.output
     assert out.is_file()
