@@ -311,7 +311,7 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
                 entry["supplier_id"],
                 f"{entry['previous_probability']:.3f} {entry['previous_band']}",
                 f"{entry['probability']:.3f} {entry['band']}",
-                f"{entry['probability_change']:+.3f}",
+                f"{entry['probability_change']:+z.3f}",
                 entry["moved_most"],
             )
         console.print(movers)

@@ -248,7 +248,9 @@ def validate_frame(
     name = column("supplier_name")
     errors.add(
         name.str.len() > SUPPLIER_NAME_MAX,
-        f"supplier_name: longer than {SUPPLIER_NAME_MAX} characters",
+        "supplier_name:",
+        name,
+        f" is longer than {SUPPLIER_NAME_MAX} characters",
     )
     material = _enum_codes(
         column("material"), tuple(reference.materials), "material", errors, required=True

@@ -60,6 +60,13 @@ def test_validate_frame_names_field_value_and_allowed(reference: Reference) -> N
     assert "end_use: 'war' is not one of: consumer_electronics" in message
 
 
+def test_validate_frame_shows_a_too_long_name(reference: Reference) -> None:
+    row = {k: str(v) for k, v in record_data(supplier_name="n" * 201).items()}
+    message = str(validate_frame(pd.DataFrame([row], dtype=str), reference).errors[0])
+    assert message.startswith("supplier_name: 'nnnn")
+    assert message.endswith("...' is longer than 200 characters")
+
+
 @pytest.mark.parametrize("cell", ["-0", "-0.0", "-0e0", "-0_0"])
 def test_validate_frame_reads_negative_zero_as_zero(reference: Reference, cell: str) -> None:
     row = {k: str(v) for k, v in record_data().items()}
