@@ -189,6 +189,7 @@ class BatchRun:
             origin = scored.columns.origin_country
             material = scored.columns.material
             totals.add_scored(material, origin, band_code, p, weight)
+            totals.add_policy_notes(scored.features.policy_note)
             materials = totals.materials
             totals.top_risks.offer(
                 p,

@@ -299,6 +299,13 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             entry["origin_country"],
         )
     console.print(risks)
+    for entry in summary["policy_assumptions"][:SHOWN]:
+        # An analyst must see which scores rest on rules nobody knows yet, and how to test them.
+        assumption = escape(entry["assumption"])
+        console.print(
+            f"[yellow]policy note for {entry['suppliers']:,} supplier(s):[/] {assumption}",
+            highlight=False,
+        )
     comparison = summary.get("comparison")
     if comparison is not None:
         movers = _table(

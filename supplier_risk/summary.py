@@ -26,6 +26,10 @@ IntArray = NDArray[np.int64]
 ObjArray = NDArray[np.object_]
 
 
+SHOWN_ASSUMPTIONS = 10
+"""Distinct policy-table assumptions listed in a summary, most suppliers first."""
+
+
 def row_number(index: int) -> int:
     """Return the spreadsheet row of a data row (the header is row 1)."""
     return index + 2
@@ -77,6 +81,8 @@ class Totals:
     errors_by_field: Counter[str] = field(default_factory=Counter)
     first_errors: list[dict[str, Any]] = field(default_factory=list)
     top_risks: TopList = field(default_factory=TopList)
+    policy_notes: Counter[str] = field(default_factory=Counter)
+    """assumption of the policy table -> suppliers whose score rests on it"""
 
     def __post_init__(self) -> None:
         bands, materials = len(self.band_labels), len(self.materials)
@@ -118,6 +124,12 @@ class Totals:
         for key, w in zip(pairs.tolist(), pair_weight.tolist(), strict=True):
             cell = (key // origins.size, str(origins[key % origins.size]))
             self.material_origin[cell] = self.material_origin.get(cell, 0.0) + w
+
+    def add_policy_notes(self, notes: ObjArray) -> None:
+        """Count the scored rows of a chunk by the policy-table assumption each rests on."""
+        noted = notes[notes != None]  # noqa: E711 (element-wise on an object array)
+        if noted.size:
+            self.policy_notes.update(noted.tolist())
 
     def add_errors(
         self,
@@ -208,6 +220,10 @@ class Totals:
             "materials": materials,
             "origins": origins,
             "top_risks": self.top_risks.items(),
+            "policy_assumptions": [
+                {"suppliers": count, "assumption": note}
+                for note, count in self.policy_notes.most_common(SHOWN_ASSUMPTIONS)
+            ],
             "errors": {
                 "rows": self.invalid,
                 "by_field": dict(self.errors_by_field.most_common()),
