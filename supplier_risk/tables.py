@@ -112,11 +112,8 @@ def detect_encoding(source: Source) -> tuple[str, tuple[str, ...]]:
             )
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16", ("read as UTF-16 (byte-order mark found)",)
-        if head.startswith(b"PK\x03\x04"):
-            raise InputFileError(
-                "the supplier list is a zip or Excel workbook, not a CSV: save it as CSV, "
-                "or give it the .xlsx extension"
-            )
+        if head.startswith(ZIP_SIGNATURE):  # open_table sends workbooks elsewhere: a stray zip
+            raise InputFileError("the supplier list is a zip archive, not a CSV or a workbook")
         if b"\x00" in head:
             raise InputFileError(
                 "the supplier list holds NUL bytes: it is a binary file or UTF-16 without a "
@@ -277,18 +274,33 @@ class Table(Protocol):
 
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+ZIP_SIGNATURE = b"PK\x03\x04"
+"""How an .xlsx file starts (it is a zip archive), whatever it is called."""
 
 
 def open_table(source: Source, chunk_rows: int = CHUNK_ROWS) -> Table:
-    """Open a supplier list (CSV bytes or a path; a path ending .xlsx is read as a workbook).
+    """Open a supplier list: CSV, or an .xlsx workbook (bytes or a path; told by content).
 
     Raises InputFileError when nothing is readable.
     """
-    if isinstance(source, Path) and source.suffix.lower() in WORKBOOK_SUFFIXES:
+    if _is_workbook(source):
         from supplier_risk.workbook import WorkbookReader
 
         return WorkbookReader(source, chunk_rows)
     return TableReader(source, chunk_rows)
+
+
+def _is_workbook(source: Source) -> bool:
+    """Return whether a supplier list is a workbook: by its suffix, or by its zip signature."""
+    if isinstance(source, bytes):
+        return source.startswith(ZIP_SIGNATURE)
+    if source.suffix.lower() in WORKBOOK_SUFFIXES:
+        return True
+    try:
+        with source.open("rb") as handle:
+            return handle.read(len(ZIP_SIGNATURE)) == ZIP_SIGNATURE
+    except OSError:
+        return False  # the CSV reader says what is wrong with the path
 
 
 def decimal_commas(values: pd.Series) -> pd.Series:

@@ -8,20 +8,21 @@ hold: integers without '.0', dates as YYYY-MM-DD, booleans as TRUE/FALSE. Output
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zipfile
 from collections.abc import Generator, Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from supplier_risk.errors import InputFileError
-from supplier_risk.tables import CHUNK_ROWS, SLACK_COLUMNS, TableFormat
+from supplier_risk.tables import CHUNK_ROWS, SLACK_COLUMNS, TableFormat, normalise_header
 
 
-def cell_text(value: Any) -> str:
-    """Return a workbook cell as the text of a CSV export."""
+def cell_text(value: Any, date_only: bool = False) -> str:
+    """Return a workbook cell as the text of a CSV export (a date-time as its date if asked)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -29,7 +30,8 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+        whole_day = date_only or value.time() == dt.time()
+        return value.date().isoformat() if whole_day else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
@@ -38,8 +40,10 @@ def cell_text(value: Any) -> str:
 class WorkbookReader:
     """The first worksheet of a workbook, read row by row in chunks."""
 
-    def __init__(self, path: Path, chunk_rows: int = CHUNK_ROWS) -> None:
-        self.path = path
+    def __init__(self, source: Path | bytes, chunk_rows: int = CHUNK_ROWS) -> None:
+        self.source = source
+        self.path = str(source) if isinstance(source, Path) else "the workbook"
+        """how messages name the workbook"""
         self.chunk_rows = chunk_rows
         self._done = 0
         header: list[str] = []
@@ -51,25 +55,43 @@ class WorkbookReader:
         while header and header[-1] == "":
             header.pop()
         if not header:
-            raise InputFileError(f"{path}: the first sheet has no header row")
+            raise InputFileError(f"{self.path}: the first sheet has no header row")
         self.format = TableFormat(
             "xlsx", ",", tuple(header), ("read the first sheet of a workbook",), kind="xlsx"
         )
+        # An ERP export may stamp as_of with a time of day: the date is what is meant.
+        self._date_columns = frozenset(
+            i for i, name in enumerate(header) if normalise_header(name) == "as_of"
+        )
         self.size = 0
 
-    def _rows(self) -> Generator[list[str], None, None]:
+    def _rows(self, date_columns: frozenset[int] = frozenset()) -> Generator[list[str], None, None]:
         from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
 
-        try:
-            book = load_workbook(self.path, read_only=True, data_only=True)
-        except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-            raise InputFileError(f"{self.path} is not a readable .xlsx workbook: {exc}") from exc
-        try:
+        with ExitStack() as stack:
+            # A file object, not a name: openpyxl then reads the content whatever the suffix.
+            handle = (
+                stack.enter_context(self.source.open("rb"))
+                if isinstance(self.source, Path)
+                else io.BytesIO(self.source)
+            )
+            try:
+                book = load_workbook(handle, read_only=True, data_only=True)
+            except (
+                OSError,
+                zipfile.BadZipFile,
+                KeyError,
+                ValueError,
+                InvalidFileException,
+            ) as exc:
+                raise InputFileError(
+                    f"{self.path} is not a readable .xlsx workbook: {exc}"
+                ) from exc
+            stack.callback(book.close)
             sheet = book.worksheets[0]
             for values in sheet.iter_rows(values_only=True):
-                yield [cell_text(v) for v in values]
-        finally:
-            book.close()
+                yield [cell_text(v, i in date_columns) for i, v in enumerate(values)]
 
     def position(self) -> int:
         """Return the rows read so far (a workbook's size is not known in bytes)."""
@@ -80,7 +102,7 @@ class WorkbookReader:
         width = len(self.format.header)
         names = [f"c{i}" for i in range(width + SLACK_COLUMNS)]
         # Closed on any exit: an error raised here must not leave the workbook file open.
-        with closing(self._rows()) as sheet:
+        with closing(self._rows(self._date_columns)) as sheet:
             rows = enumerate(sheet, start=1)  # read-only sheets yield gap rows: sheet rows
             for _, row in rows:
                 if any(c != "" for c in row):

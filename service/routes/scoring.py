@@ -236,7 +236,8 @@ async def _csv_bytes(request: Request) -> bytes:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "description": "a supplier list: a CSV body, or a multipart form with a 'file'",
+            "description": "a supplier list: a CSV body, or a multipart form with a 'file' "
+            "(CSV, or an .xlsx workbook: its first sheet)",
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 "multipart/form-data": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def test_open_table_fills_slack_columns_for_long_rows() -> None:
     [
         (b"", "empty"),
         (b"  \r\n\r\n", "empty"),
-        (b"PK\x03\x04rest-of-a-zip", "zip or Excel workbook"),
+        (b"PK\x03\x04rest-of-a-zip", "the workbook is not a readable .xlsx workbook"),
         (b"supplier_id\x00,material\n", "NUL bytes"),
     ],
 )
@@ -180,3 +181,18 @@ def test_open_table_rejects_a_broken_workbook(tmp_path: Path) -> None:
 )
 def test_neutralise_cell(cell: str, expected: str) -> None:
     assert neutralise(cell) == expected
+
+
+def test_open_table_tells_a_workbook_by_its_content(tmp_path: Path) -> None:
+    # An ERP download may be called .csv, .dat or nothing at all; as bytes (an upload) too.
+    rows: list[list[object]] = [["supplier_id", "as_of", "stamp"]]
+    rows.append(["A", dt.datetime(2026, 11, 22, 13, 45), dt.datetime(2026, 11, 22, 13, 45)])
+    saved = write_workbook(tmp_path / "list.xlsx", rows)
+    renamed = tmp_path / "export.csv"
+    renamed.write_bytes(saved.read_bytes())
+    for source in (saved, renamed, saved.read_bytes()):
+        table = open_table(source)
+        assert table.format.kind == "xlsx"
+        # as_of is a date: a time of day on it is dropped; other cells keep theirs
+        cells = next(table.chunks()).iloc[0, :3].tolist()
+        assert cells == ["A", "2026-11-22", "2026-11-22T13:45:00"]

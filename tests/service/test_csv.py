@@ -148,3 +148,23 @@ def test_csv_answer_follows_accept_weights(
     assert response.headers["content-type"].startswith(
         "application/json" if json_wanted else "text/csv"
     )
+
+
+def test_csv_endpoint_scores_an_uploaded_workbook_like_its_csv(client: TestClient) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in CSV.strip().split("\n"):
+        cells: list[object] = line.split(",")
+        sheet.append([*cells[:-1], float(str(cells[-1]))] if cells[0] != "supplier_id" else cells)
+    upload = io.BytesIO()
+    book.save(upload)
+    response = client.post(
+        "/v1/score/csv",
+        files={"file": ("suppliers.xlsx", upload.getvalue(), "application/octet-stream")},
+    )
+    assert response.status_code == 200, response.text
+    expected = client.post("/v1/score/csv", content=CSV, headers={"content-type": "text/csv"})
+    assert rows(response.text) == rows(expected.text)
