@@ -163,16 +163,18 @@ def columns_from_records(records: Sequence[SupplierRecord], reference: Reference
 
 @dataclass(frozen=True)
 class _DayPolicy:
-    """What the policy table says on one day for buyers in one country (or anywhere)."""
+    """What the policy table says for buyers in one country (or anywhere).
+
+    For one day each array is indexed [material] or [rule], in table order; for the days of a
+    batch (:func:`_day_tables`), [day, material] or [day, rule].
+    """
 
     controlled: NDArray[np.bool_]
-    """per material, in table order"""
     rules_active: NDArray[np.bool_]
-    """per rule of the policy table, in order"""
     notes: ObjArray
-    """per material: the assumption its controlled flag rests on, or None"""
+    """the assumption a material's controlled flag rests on, or None"""
     rule_notes: ObjArray
-    """per rule: the assumption that it does not apply on this day, or None"""
+    """the assumption that a rule does not apply, or None"""
 
 
 MAX_CACHED_DAYS = 20_000
@@ -226,25 +228,11 @@ def _assumption_note(
     )
 
 
-@dataclass(frozen=True)
-class _DayTables:
-    """The policy table's answers for each day of a batch, for buyers in one country."""
-
-    controlled: NDArray[np.bool_]
-    """[day, material]"""
-    rules_active: NDArray[np.bool_]
-    """[day, rule]"""
-    notes: ObjArray
-    """[day, material]"""
-    rule_notes: ObjArray
-    """[day, rule]"""
-
-
-def _day_tables(reference: Reference, days: list[dt.date], destination: str | None) -> _DayTables:
+def _day_tables(reference: Reference, days: list[dt.date], destination: str | None) -> _DayPolicy:
     """Return the policy table's answers for each of ``days``."""
     answers = [_day_policy(reference, day, destination) for day in days]
     n_materials, n_rules = len(reference.materials), len(reference.policy.rules)
-    tables = _DayTables(
+    tables = _DayPolicy(
         controlled=np.zeros((len(days), n_materials), dtype=bool),
         rules_active=np.zeros((len(days), n_rules), dtype=bool),
         notes=np.full((len(days), n_materials), None, dtype=object),
