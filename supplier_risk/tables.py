@@ -219,11 +219,32 @@ class TableReader:
                     yield first
                 yield from reader
             except pd.errors.ParserError as exc:
-                raise InputFileError(
-                    f"the supplier list is not readable CSV past this point: {str(exc).strip()} "
-                    f"(a row has more than {SLACK_COLUMNS} cells beyond the header's {width}, "
-                    "or a quote is not closed)"
-                ) from exc
+                raise InputFileError(_parser_error_text(str(exc), width)) from exc
+
+
+_TOO_MANY_CELLS = re.compile(r"Expected \d+ fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def _parser_error_text(message: str, width: int) -> str:
+    """Return pandas' parser error in the file's own line numbers and plain words.
+
+    The filler line stands in for the header, so pandas' 'line N' is the file's line N and its
+    0-based 'row N' the file's line N + 1 (blank lines count in both).
+    """
+    prefix = "the supplier list is not readable CSV past this point: "
+    if match := _TOO_MANY_CELLS.search(message):
+        line, cells = int(match[1]), int(match[2])
+        return (
+            f"{prefix}line {line} has {cells} cells: more than {SLACK_COLUMNS} cells beyond the "
+            f"header's {width} (an unquoted delimiter inside cells, or a shifted row?)"
+        )
+    if match := _OPEN_QUOTE.search(message):
+        return f"{prefix}a quote opened on line {int(match[1]) + 1} is never closed"
+    return (
+        f"{prefix}{message.strip()} (a row has more than {SLACK_COLUMNS} cells beyond the "
+        f"header's {width}, or a quote is not closed)"
+    )
 
 
 def _filler_line(cells: int, delimiter: str) -> str:

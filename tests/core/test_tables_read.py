@@ -84,9 +84,16 @@ def test_open_table_reports_a_row_far_too_long(before: bytes) -> None:
         list(table.chunks())
 
 
-def test_open_table_reports_an_unclosed_quote() -> None:
-    table = open_table(b'a,b\n1,"2\n3,4\n')
-    with pytest.raises(InputFileError, match="EOF inside string"):
+def test_open_table_reports_an_unclosed_quote_on_its_line() -> None:
+    table = open_table(b'a,b\n1,2\n\n3,4\n5,"6\n7,8\n', chunk_rows=1)
+    with pytest.raises(InputFileError, match="a quote opened on line 5 is never closed"):
+        list(table.chunks())
+
+
+def test_open_table_names_the_line_of_a_row_far_too_long() -> None:
+    wide = b",".join([b"x"] * 12)
+    table = open_table(b"a,b\n1,2\n\n3,4\n5,6\n" + wide + b"\n", chunk_rows=1)
+    with pytest.raises(InputFileError, match=r"line 6 has 12 cells: more than 8 cells beyond"):
         list(table.chunks())
 
 
