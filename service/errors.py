@@ -133,7 +133,8 @@ def shown_value(value: Any) -> str | int | float | bool | None:
 
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
 _NOT_A_BOOLEAN = frozenset({"bool_type", "bool_parsing"})
-_NON_FINITE = re.compile(rb"NaN|Infinity")
+_NON_FINITE = re.compile(rb'(?<![\w"])-?(?:NaN|Infinity)(?![\w"])')
+"""NaN or Infinity as a bare token: inside a string ("NaN", "Infinity Magnets") it is text."""
 
 
 def _message(detail: ErrorDetails, fields: Sequence[str], served: MaterialContext | None) -> str:

@@ -299,11 +299,11 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             entry["origin_country"],
         )
     console.print(risks)
-    for entry in summary["policy_assumptions"][:SHOWN]:
+    for entry in summary["policy_notes"][:SHOWN]:
         # An analyst must see which scores rest on rules nobody knows yet, and how to test them.
-        assumption = escape(entry["assumption"])
+        note = escape(entry["note"])
         console.print(
-            f"[yellow]policy note for {entry['suppliers']:,} supplier(s):[/] {assumption}",
+            f"[yellow]policy note for {entry['suppliers']:,} supplier(s):[/] {note}",
             highlight=False,
         )
     comparison = summary.get("comparison")

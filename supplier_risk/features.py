@@ -267,18 +267,20 @@ def _per_row(
 def _note_early_general_licences(
     columns: RecordColumns, as_of: NDArray[np.datetime64], reference: Reference, notes: ObjArray
 ) -> None:
-    """Add a note to rows claiming a general licence before any was granted (kept as given)."""
+    """Add a note to rows claiming a general licence before any was granted.
+
+    The note names no row's own date: the one-record path caches notes per span of dates.
+    """
     policy = reference.policy
     if policy.general_licences is None:  # a policy table that does not say
         return
     first = policy.general_licences.first_granted
     early = (columns.licence == LICENCE_GENERAL) & (as_of < np.datetime64(first, "D"))
+    note = (
+        f"licence_type general with as_of before {first.isoformat()}, when the first general "
+        f"licences were granted (policy table {policy.version}): check the record"
+    )
     for i in np.flatnonzero(early).tolist():
-        note = (
-            f"licence_type general on {as_of[i]}, before the first general licences were "
-            f"granted on {first.isoformat()} (policy table {policy.version}): check the record; "
-            "scored as given"
-        )
         notes[i] = note if notes[i] is None else f"{notes[i]}; {note}"
 
 

@@ -72,4 +72,13 @@ def parse_json(
         ) from None
     if _depth_exceeds(document, MAX_DEPTH):
         raise error(nested_too_deeply(source))
+    try:
+        # A JSON escape can spell half a UTF-16 pair (a lone \ud800), which no UTF-8 text holds:
+        # the model's hash and every response that shows the text would fail on it later.
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise error(
+            f"{source} holds text that is not valid Unicode (a lone surrogate escape such as "
+            f"\\u{ord(exc.object[exc.start]):04x})"
+        ) from None
     return document

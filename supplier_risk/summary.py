@@ -26,8 +26,8 @@ IntArray = NDArray[np.int64]
 ObjArray = NDArray[np.object_]
 
 
-SHOWN_ASSUMPTIONS = 10
-"""Distinct policy-table assumptions listed in a summary, most suppliers first."""
+SHOWN_POLICY_NOTES = 10
+"""Distinct policy notes listed in a summary, most suppliers first."""
 
 
 def row_number(index: int) -> int:
@@ -82,7 +82,7 @@ class Totals:
     first_errors: list[dict[str, Any]] = field(default_factory=list)
     top_risks: TopList = field(default_factory=TopList)
     policy_notes: Counter[str] = field(default_factory=Counter)
-    """assumption of the policy table -> suppliers whose score rests on it"""
+    """policy note (an assumption of the policy table, or a check it asks for) -> suppliers"""
 
     def __post_init__(self) -> None:
         bands, materials = len(self.band_labels), len(self.materials)
@@ -126,7 +126,7 @@ class Totals:
             self.material_origin[cell] = self.material_origin.get(cell, 0.0) + w
 
     def add_policy_notes(self, notes: ObjArray) -> None:
-        """Count the scored rows of a chunk by the policy-table assumption each rests on."""
+        """Count the scored rows of a chunk by the policy note each carries."""
         noted = notes[notes != None]  # noqa: E711 (element-wise on an object array)
         if noted.size:
             self.policy_notes.update(noted.tolist())
@@ -220,9 +220,9 @@ class Totals:
             "materials": materials,
             "origins": origins,
             "top_risks": self.top_risks.items(),
-            "policy_assumptions": [
-                {"suppliers": count, "assumption": note}
-                for note, count in self.policy_notes.most_common(SHOWN_ASSUMPTIONS)
+            "policy_notes": [
+                {"suppliers": count, "note": note}
+                for note, count in self.policy_notes.most_common(SHOWN_POLICY_NOTES)
             ],
             "errors": {
                 "rows": self.invalid,

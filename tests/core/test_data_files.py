@@ -37,8 +37,12 @@ LOADERS: list[tuple[str, Loader, type[SupplierRiskError]]] = [
 )
 @pytest.mark.parametrize(
     ("text", "problem"),
-    [(DEEP, "is nested too deeply"), (LONG_NUMBER, "has a number too long to read")],
-    ids=["deep", "long_number"],
+    [
+        (DEEP, "is nested too deeply"),
+        (LONG_NUMBER, "has a number too long to read"),
+        ('{"format_version": 1, "title": "x\\ud800"}', "holds text that is not valid Unicode"),
+    ],
+    ids=["deep", "long_number", "lone_surrogate"],
 )
 def test_each_loader_refuses_json_python_cannot_read(
     tmp_path: Path, name: str, load: Loader, error: type[SupplierRiskError], text: str, problem: str

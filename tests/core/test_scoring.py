@@ -24,36 +24,36 @@ Make = Callable[..., SupplierRecord]
 # Pinned outputs of models/default.json (rebuilt by the command in models/README.md). A change
 # here means the shipped model changed: rebuild on purpose, then update these numbers.
 GOLDEN: list[tuple[dict[str, object], float, str]] = [
-    ({}, 0.2808531916342906, "high"),
+    ({}, 0.2808531916342751, "high"),
     (
         {"material": "ndpr_oxide", "origin_country": "JP", "china_share": 0.2,
          "licence_type": "not_required", "inventory_buffer_days": 120, "alternate_suppliers": 3},
-        0.01364232177512407,
+        0.013642321775123133,
         "low",
     ),
     (
         {"material": "dy_oxide", "licence_type": "pending", "end_use": "defense",
          "destination_country": "US", "inventory_buffer_days": 14},
-        0.9455950498933051,
+        0.9455950498933,
         "critical",
     ),
     (
         {"material": "ndfeb_magnet", "licence_type": "not_required", "inventory_buffer_days": 10,
          "supplier_type": "intermediary"},
-        0.11255482766829648,
+        0.11255482766829274,
         "medium",
     ),
     (
         {"material": "ho_oxide", "licence_type": "individual", "end_use": "semiconductor",
          "as_of": "2025-11-20", "inventory_buffer_days": 60, "alternate_suppliers": 1},
-        0.2525057530859621,
+        0.25250575308596096,
         "high",
     ),
     (
         {"china_share": None, "alternate_suppliers": None, "supplier_type": None,
          "destination_country": None, "as_of": None, "licence_type": "general",
          "inventory_buffer_days": 90},
-        0.10621404977245866,
+        0.10621404977245649,
         "medium",
     ),
 ]  # fmt: skip
@@ -64,7 +64,9 @@ def test_shipped_model_scores_golden_examples(
     scorer: Scorer, make_record: Make, overrides: dict[str, object], probability: float, band: str
 ) -> None:
     result = scorer.score_records([make_record(**overrides)], TODAY)[0]
-    assert result["probability"] == pytest.approx(probability, abs=1e-12)
+    # Log-odds are exact sums (SUM_GRID); exp may differ in its last bit from one C library to
+    # another, so a few units in the last place are allowed, and no more.
+    assert result["probability"] == pytest.approx(probability, rel=1e-15, abs=0)
     assert result["band"] == band
     assert result["risk_score"] == round(100 * probability)
 

@@ -166,3 +166,17 @@ def test_single_score_never_words_a_negative_zero(single: SingleScorer, make_rec
     text = to_json(single.score(record, TODAY)).decode()
     assert "Stock covers only 0 days" in text
     assert not re.search(r"-0(\.0+)?(?![.\d])", text)  # no -0 as a number or in words
+
+
+def test_single_score_notes_match_the_batch_across_cached_dates(
+    scorer: Scorer, make_record: Any
+) -> None:
+    # The one-record path caches policy outcomes per span of dates: a note naming one
+    # record's own date would reach the next caller's record in the same span.
+    fresh = SingleScorer(scorer)
+    for as_of in ("2025-06-01", "2025-06-03", "2025-08-20"):
+        record = make_record(licence_type="general", as_of=as_of, material="dy_oxide")
+        one = fresh.score(record, TODAY)
+        batch = scorer.score_records([record], TODAY)[0]
+        assert one["assumptions"] == batch["assumptions"], as_of
+        assert any("check the record" in line for line in one["assumptions"])

@@ -326,13 +326,13 @@ def test_score_csv_output_is_the_same_for_any_chunk_size(scorer: Scorer, tmp_pat
     )
 
 
-def test_summary_lists_the_policy_assumptions_scores_rest_on(scorer: Scorer) -> None:
+def test_summary_lists_the_policy_notes_scores_rest_on(scorer: Scorer) -> None:
     records = rows(4)
     for record in records[:3]:
         record.update(material="ho_oxide", as_of="2026-11-22")  # October list: assumed off
     _, run = run_csv(scorer, csv_bytes(records), chunk_rows=2)
-    assumptions = run.summary_json([])["policy_assumptions"]
+    assumptions = run.summary_json([])["policy_notes"]
     assert [a["suppliers"] for a in assumptions] == [3]
-    assert "assumes october_2025 stays suspended until 2027-11-10" in assumptions[0]["assumption"]
+    assert "assumes october_2025 stays suspended until 2027-11-10" in assumptions[0]["note"]
     _, lapsed = run_csv(scorer, csv_bytes(records), scenario="suspension_lapses")
-    assert lapsed.summary_json([])["policy_assumptions"] == []
+    assert lapsed.summary_json([])["policy_notes"] == []

@@ -109,6 +109,8 @@ def test_score_rejects_malformed_json(client: TestClient) -> None:
         (b"  \n", "the body is empty"),
         (b'{"supplier_id": "V-1",}', "not valid JSON: trailing comma"),
         (b"[[[[" * 100 + b"]]]]" * 100, "recursion limit exceeded"),
+        (b'{"supplier_id": "NaN"', "EOF while parsing"),  # text, not a number
+        (b'{"supplier_name": "Infinity Magnets",}', "trailing comma"),
     ],
 )
 def test_score_says_why_a_body_is_not_json(client: TestClient, body: bytes, wording: str) -> None:
