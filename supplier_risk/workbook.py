@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zipfile
-from collections.abc import Generator, Iterator
-from contextlib import ExitStack, closing
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
 from supplier_risk.errors import InputFileError
 from supplier_risk.tables import CHUNK_ROWS, SLACK_COLUMNS, TableFormat, normalise_header
+
+REASON_CHARS = 200
+"""How much of a parser's message an error quotes: enough to locate the damage."""
+
+
+def short_reason(exc: BaseException) -> str:
+    """Return an exception's text on one line, cut to a readable length (its type if blank)."""
+    # A KeyError's str() is the repr of its key: the text inside is what it says.
+    said = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    text = " ".join(str(said).split()) or type(exc).__name__
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 3] + "..."
 
 
 def cell_text(value: Any, date_only: bool = False) -> str:
@@ -66,32 +76,60 @@ class WorkbookReader:
         self.size = 0
 
     def _rows(self, date_columns: frozenset[int] = frozenset()) -> Generator[list[str], None, None]:
-        from openpyxl import load_workbook
-        from openpyxl.utils.exceptions import InvalidFileException
-
+        """Yield the first worksheet's rows as the cells' text."""
         with ExitStack() as stack:
-            # A file object, not a name: openpyxl then reads the content whatever the suffix.
-            handle = (
-                stack.enter_context(self.source.open("rb"))
-                if isinstance(self.source, Path)
-                else io.BytesIO(self.source)
-            )
-            try:
-                book = load_workbook(handle, read_only=True, data_only=True)
-            except (
-                OSError,
-                zipfile.BadZipFile,
-                KeyError,
-                ValueError,
-                InvalidFileException,
-            ) as exc:
-                raise InputFileError(
-                    f"{self.path} is not a readable .xlsx workbook: {exc}"
-                ) from exc
-            stack.callback(book.close)
-            sheet = book.worksheets[0]
-            for values in sheet.iter_rows(values_only=True):
+            rows = self._sheet_values(stack)
+            while True:
+                with self._parsing():
+                    values = next(rows, None)
+                if values is None:
+                    return
                 yield [cell_text(v, i in date_columns) for i, v in enumerate(values)]
+
+    def _sheet_values(self, stack: ExitStack) -> Iterator[Sequence[Any]]:
+        """Open the workbook (closed with ``stack``) and return its first sheet's rows of values."""
+        from openpyxl import load_workbook
+
+        with self._parsing():
+            book = load_workbook(self._handle(stack), read_only=True, data_only=True)
+        stack.callback(book.close)
+        with self._parsing():
+            sheets = book.worksheets
+            if not sheets:
+                raise InputFileError(
+                    f"{self.path} has no worksheet (only chart sheets): put the supplier list "
+                    "on the first worksheet"
+                )
+            rows: Iterator[Sequence[Any]] = iter(sheets[0].iter_rows(values_only=True))
+        return rows
+
+    def _handle(self, stack: ExitStack) -> IO[bytes]:
+        """Return the workbook as a binary file object, closed with ``stack``."""
+        # A file object, not a name: openpyxl then reads the content whatever the suffix.
+        if not isinstance(self.source, Path):
+            return io.BytesIO(self.source)
+        try:
+            return stack.enter_context(self.source.open("rb"))
+        except OSError as exc:
+            raise InputFileError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+
+    @contextmanager
+    def _parsing(self) -> Iterator[None]:
+        """Turn any failure of openpyxl on this file into an InputFileError saying so."""
+        try:
+            yield
+        except (InputFileError, MemoryError):
+            raise
+        except Exception as exc:
+            # Broad on purpose, and only around openpyxl's own calls: it parses untrusted zip
+            # and XML data and lets through whatever its layers raise on a damaged file
+            # (ParseError, ValueError, KeyError, IndexError, AttributeError, zlib.error,
+            # BadZipFile, OverflowError, ...); no list of them is complete, and any one of
+            # them escaping is a 500 or a traceback.
+            raise InputFileError(
+                f"{self.path} is not a readable .xlsx workbook: {short_reason(exc)} (open it "
+                "in Excel and save it again as .xlsx, or save the sheet as CSV)"
+            ) from exc
 
     def position(self) -> int:
         """Return the rows read so far (a workbook's size is not known in bytes)."""

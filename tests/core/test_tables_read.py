@@ -10,6 +10,8 @@ import pytest
 
 from supplier_risk.errors import InputFileError
 from supplier_risk.tables import neutralise, open_table, read_table
+from supplier_risk.workbook import REASON_CHARS, short_reason
+from tests.core import workbook_files
 from tests.core.table_files import csv_bytes, rows
 
 
@@ -168,6 +170,39 @@ def test_open_table_rejects_a_broken_workbook(tmp_path: Path) -> None:
     path.write_bytes(b"not a zip")
     with pytest.raises(InputFileError, match=r"not a readable \.xlsx workbook"):
         open_table(path)
+
+
+DAMAGED_WORKBOOKS = {
+    "sheet-cut-short": workbook_files.truncated_sheet,
+    "text-in-a-number-cell": workbook_files.text_in_number_cell,
+    "flipped-compressed-bytes": workbook_files.flipped_sheet_bytes,
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGED_WORKBOOKS))
+@pytest.mark.parametrize("as_path", [True, False], ids=["path", "bytes"])
+def test_open_table_reports_a_damaged_workbook_as_unreadable(
+    tmp_path: Path, damage: str, as_path: bool
+) -> None:
+    # openpyxl reads a sheet lazily: the damage shows while rows are read, not on opening.
+    data = DAMAGED_WORKBOOKS[damage]()
+    path = tmp_path / "list.xlsx"
+    path.write_bytes(data)
+    with pytest.raises(InputFileError, match=r"not a readable \.xlsx workbook: .+save") as caught:
+        list(open_table(path if as_path else data).chunks())
+    assert (str(path) in str(caught.value)) is as_path
+
+
+def test_short_reason_is_one_readable_line() -> None:
+    assert short_reason(KeyError("There is no item named 'x'")) == "There is no item named 'x'"
+    assert short_reason(ValueError("bad\n  value")) == "bad value"
+    assert short_reason(IndexError()) == "IndexError"
+    assert len(short_reason(ValueError("x" * 1000))) == REASON_CHARS
+
+
+def test_open_table_reports_a_workbook_without_a_worksheet() -> None:
+    with pytest.raises(InputFileError, match="has no worksheet \\(only chart sheets\\)"):
+        open_table(workbook_files.only_a_chartsheet())
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 import pytest
 
 from service.app import create_app
 from supplier_risk.settings import Settings
+from tests.core import workbook_files
 from tests.service.conftest import TestClient
 
 CSV = (
@@ -168,3 +170,21 @@ def test_csv_endpoint_scores_an_uploaded_workbook_like_its_csv(client: TestClien
     assert response.status_code == 200, response.text
     expected = client.post("/v1/score/csv", content=CSV, headers={"content-type": "text/csv"})
     assert rows(response.text) == rows(expected.text)
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        workbook_files.truncated_sheet,
+        workbook_files.text_in_number_cell,
+        workbook_files.flipped_sheet_bytes,
+        workbook_files.only_a_chartsheet,
+    ],
+)
+def test_csv_endpoint_answers_422_for_a_damaged_workbook(
+    client: TestClient, damaged: Callable[[], bytes]
+) -> None:
+    response = client.post("/v1/score/csv", files={"file": ("list.xlsx", damaged())})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "unreadable_csv"
+    assert response.json()["message"].startswith("the workbook ")
