@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
 
+from supplier_risk import workbook
 from supplier_risk.errors import InputFileError
 from supplier_risk.tables import neutralise, open_table, read_table
 from supplier_risk.workbook import REASON_CHARS, short_reason
@@ -203,6 +205,65 @@ def test_short_reason_is_one_readable_line() -> None:
 def test_open_table_reports_a_workbook_without_a_worksheet() -> None:
     with pytest.raises(InputFileError, match="has no worksheet \\(only chart sheets\\)"):
         open_table(workbook_files.only_a_chartsheet())
+
+
+def read_all(data: bytes) -> tuple[int, float]:
+    """Return the rows read from a supplier list and the CPU seconds it took."""
+    start = time.process_time()
+    count = sum(len(chunk) for chunk in open_table(data).chunks())
+    return count, time.process_time() - start
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("row", [6_000, 1_048_576])
+def test_a_far_cell_in_a_workbook_costs_no_padding(row: int) -> None:
+    # One cell in Excel's last column made openpyxl pad each row up to it to 16,384 cells:
+    # 9 s for 6,000 rows from a 5 KB upload, half an hour down to Excel's last row.
+    start = time.process_time()
+    with pytest.raises(InputFileError, match=f"row {row:d} has 16384 cells"):
+        read_all(workbook_files.far_cell(row))
+    assert time.process_time() - start < 3
+
+
+@pytest.mark.timeout(60)
+def test_blank_formatted_cells_far_right_cost_no_padding() -> None:
+    # A filled cell would stop the read at once; blank ones far right of every row must not
+    # cost 16,384 cells a row either (they are not read).
+    rows, seconds = read_all(workbook_files.blank_far_cells(20_000))
+    assert rows == 1
+    assert seconds < 3
+
+
+@pytest.mark.timeout(60)
+def test_a_forged_row_number_is_no_billion_gap_rows() -> None:
+    rows, seconds = read_all(workbook_files.forged_row_number())
+    assert rows == 1  # the row beyond Excel's last is not in any sheet Excel can hold
+    assert seconds < 3
+
+
+def test_a_workbook_that_unpacks_to_more_than_the_limit_is_refused() -> None:
+    data = workbook_files.declaring(workbook_files.good_workbook(), workbook.MAX_UNPACKED_BYTES + 1)
+    with pytest.raises(
+        InputFileError, match=r"the workbook unpacks to 1\.0 GiB, more than the 1 GiB"
+    ):
+        open_table(data)
+
+
+def test_the_header_of_a_workbook_must_be_in_its_first_rows() -> None:
+    assert (
+        open_table(workbook_files.header_below(workbook.HEADER_ROWS - 1)).format.header[0]
+        == "supplier_id"
+    )
+    with pytest.raises(
+        InputFileError, match=f"no header row in its first {workbook.HEADER_ROWS} rows"
+    ):
+        open_table(workbook_files.header_below(workbook.HEADER_ROWS))
+
+
+def test_a_workbook_header_far_too_wide_is_refused() -> None:
+    header: list[object] = ["supplier_id", *([None] * workbook.MAX_COLUMNS), "stray"]
+    with pytest.raises(InputFileError, match=f"filled cell in column {workbook.MAX_COLUMNS + 2:,}"):
+        open_table(workbook_files.workbook_bytes([header, ["A"]]))
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 
@@ -114,3 +115,51 @@ def plain_zip() -> bytes:
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("notes.txt", "hello")
     return out.getvalue()
+
+
+def _dimension(xml: bytes, ref: bytes | None) -> bytes:
+    """Return sheet XML with its declared dimension set to ``ref`` (None: removed)."""
+    element = b"" if ref is None else b'<dimension ref="' + ref + b'"/>'
+    return re.sub(rb"<dimension [^>]*/>", element, xml, count=1)
+
+
+def blank_far_cells(rows: int) -> bytes:
+    """Return a supplier list followed by ``rows`` rows of one blank formatted cell in XFD."""
+
+    def widen(xml: bytes) -> bytes:
+        cells = b"".join(b'<row r="%d"><c r="XFD%d" s="0"/></row>' % (i, i) for i in range(3, rows))
+        xml = xml.replace(b"</sheetData>", cells + b"</sheetData>")
+        return _dimension(xml, b"A1:XFD%d" % rows)  # as Excel declares such a sheet
+
+    return with_sheet(good_workbook(), widen)
+
+
+def forged_row_number() -> bytes:
+    """Return a supplier list with a row numbered far beyond Excel's last, and no dimension."""
+    row = b'<row r="2000000000"><c r="A2000000000" t="inlineStr"><is><t>x</t></is></c></row>'
+    return with_sheet(
+        good_workbook(),
+        lambda xml: _dimension(xml.replace(b"</sheetData>", row + b"</sheetData>"), None),
+    )
+
+
+def declaring(data: bytes, size: int) -> bytes:
+    """Return a zip whose first sheet's central-directory entry declares ``size`` bytes unpacked.
+
+    What a zip bomb's directory says; the data itself is not changed.
+    """
+    out = bytearray(data)
+    end = data.rindex(b"PK\x05\x06")
+    entry = int.from_bytes(data[end + 16 : end + 20], "little")  # where the directory starts
+    while data[entry : entry + 4] == b"PK\x01\x02":
+        lengths = [int.from_bytes(data[entry + i : entry + i + 2], "little") for i in (28, 30, 32)]
+        if data[entry + 46 : entry + 46 + lengths[0]] == SHEET.encode():
+            out[entry + 24 : entry + 28] = size.to_bytes(4, "little")
+            return bytes(out)
+        entry += 46 + sum(lengths)
+    raise AssertionError(f"{SHEET} is not in the archive")
+
+
+def header_below(blank_rows: int) -> bytes:
+    """Return a supplier list whose header comes after ``blank_rows`` empty rows."""
+    return workbook_bytes([*([[None]] * blank_rows), HEADER, ROW])
