@@ -294,7 +294,6 @@ class Table(Protocol):
         ...
 
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 ZIP_SIGNATURE = b"PK\x03\x04"
 """How an .xlsx file starts (it is a zip archive), whatever it is called."""
 
@@ -312,11 +311,10 @@ def open_table(source: Source, chunk_rows: int = CHUNK_ROWS) -> Table:
 
 
 def _is_workbook(source: Source) -> bool:
-    """Return whether a supplier list is a workbook: by its suffix, or by its zip signature."""
+    """Return whether a supplier list is a workbook: by its zip signature, whatever its name."""
+    # Not by suffix: a CSV saved as list.xlsx is common, and is read as the CSV it is.
     if isinstance(source, bytes):
         return source.startswith(ZIP_SIGNATURE)
-    if source.suffix.lower() in WORKBOOK_SUFFIXES:
-        return True
     try:
         with source.open("rb") as handle:
             return handle.read(len(ZIP_SIGNATURE)) == ZIP_SIGNATURE

@@ -169,9 +169,19 @@ def test_open_table_reports_a_workbook_row_far_too_long(
 
 def test_open_table_rejects_a_broken_workbook(tmp_path: Path) -> None:
     path = tmp_path / "list.xlsx"
-    path.write_bytes(b"not a zip")
+    path.write_bytes(workbook_files.good_workbook()[:-100])  # cut short: no zip directory
     with pytest.raises(InputFileError, match=r"not a readable \.xlsx workbook"):
         open_table(path)
+
+
+@pytest.mark.parametrize("name", ["list.xlsx", "list.XLSM"])
+def test_open_table_reads_a_csv_named_like_a_workbook_as_csv(tmp_path: Path, name: str) -> None:
+    # Told by content, as the README says: a renamed CSV is still a CSV.
+    path = tmp_path / name
+    path.write_bytes(b"supplier_id,material\r\nA,dy_oxide\r\n")
+    table = open_table(path)
+    assert table.format.kind == "csv"
+    assert next(table.chunks()).iloc[0, :2].tolist() == ["A", "dy_oxide"]
 
 
 DAMAGED_WORKBOOKS = {
