@@ -30,6 +30,8 @@ A zip bomb of a few KB can unpack to many GB of XML for openpyxl to parse (minut
 per upload); a full Excel sheet of ordinary supplier rows unpacks to far less. zipfile stops
 each member at its declared size, so the declared sum bounds what parsing can read.
 """
+WORKBOOK_PARTS = frozenset({"[Content_Types].xml", "xl/workbook.xml"})
+"""Members every .xlsx workbook has (Excel, LibreOffice, Google Sheets and openpyxl write both)."""
 HEADER_ROWS = 100
 """The header must be among the sheet's first rows: blank rows above a table are few."""
 MAX_COLUMNS = 1_000
@@ -192,11 +194,28 @@ class WorkbookReader:
         return iter(rows)
 
     def _check_archive(self, handle: IO[bytes]) -> None:
-        """Refuse a workbook that would unpack to more than MAX_UNPACKED_BYTES, before parsing."""
+        """Refuse what is no .xlsx workbook, or one unpacking to too much, before parsing it."""
+        # Until the archive is seen to be a workbook, messages do not call it one.
+        name = self.path if isinstance(self.source, Path) else "the supplier list"
         with self._parsing():
-            with zipfile.ZipFile(handle) as archive:
-                unpacked = sum(member.file_size for member in archive.infolist())
+            try:
+                with zipfile.ZipFile(handle) as archive:
+                    members = archive.infolist()
+            except zipfile.BadZipFile as exc:
+                raise InputFileError(
+                    f"{name} is neither a readable .xlsx workbook nor CSV: it starts like a zip "
+                    f"archive (as an .xlsx does) but is not one ({short_reason(exc)}), perhaps "
+                    "cut short; save it again as .xlsx or as CSV"
+                ) from exc
             handle.seek(0)
+        missing = WORKBOOK_PARTS.difference(member.filename for member in members)
+        if missing:
+            raise InputFileError(
+                f"{name} is a zip archive that is not an .xlsx workbook (it has no "
+                f"{' or '.join(sorted(missing))}: an .xlsb or .ods file, or another archive?); "
+                "save the sheet from Excel as .xlsx or as CSV"
+            )
+        unpacked = sum(member.file_size for member in members)
         if unpacked > MAX_UNPACKED_BYTES:
             raise InputFileError(
                 f"{self.path} unpacks to {unpacked / GIB:,.1f} GiB, more than the "

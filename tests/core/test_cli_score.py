@@ -54,6 +54,7 @@ def test_score_exits_1_when_some_rows_are_invalid(tmp_path: Path) -> None:
         (b"supplier_id,material\r\nA,dy_oxide\r\n", "missing required column"),
         (csv_bytes([], None), "no data rows"),
         (b"\x00\x01\x02binary", "NUL bytes"),
+        (workbook_files.CFB_SIGNATURE + bytes(504), "encrypted (password-protected) workbook"),
     ],
 )
 def test_score_exits_2_and_writes_nothing_when_unreadable(

@@ -70,7 +70,10 @@ def test_open_table_fills_slack_columns_for_long_rows() -> None:
     [
         (b"", "empty"),
         (b"  \r\n\r\n", "empty"),
-        (b"PK\x03\x04rest-of-a-zip", "the workbook is not a readable .xlsx workbook"),
+        (
+            b"PK\x03\x04rest-of-a-zip",
+            "the supplier list is neither a readable .xlsx workbook nor CSV",
+        ),
         (b"supplier_id\x00,material\n", "NUL bytes"),
     ],
 )
@@ -170,8 +173,35 @@ def test_open_table_reports_a_workbook_row_far_too_long(
 def test_open_table_rejects_a_broken_workbook(tmp_path: Path) -> None:
     path = tmp_path / "list.xlsx"
     path.write_bytes(workbook_files.good_workbook()[:-100])  # cut short: no zip directory
-    with pytest.raises(InputFileError, match=r"not a readable \.xlsx workbook"):
+    with pytest.raises(
+        InputFileError, match=r"list\.xlsx is neither a readable \.xlsx workbook nor CSV"
+    ):
         open_table(path)
+
+
+@pytest.mark.parametrize("name", ["list.xlsx", "list.xls", "list.csv"])
+@pytest.mark.parametrize("as_path", [True, False], ids=["path", "bytes"])
+def test_open_table_says_an_ole_file_is_an_encrypted_workbook_or_an_xls(
+    tmp_path: Path, name: str, as_path: bool
+) -> None:
+    # Excel saves a password-protected .xlsx, and saved every .xls, as an OLE compound file.
+    data = workbook_files.CFB_SIGNATURE + bytes(504)
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(InputFileError) as caught:
+        open_table(path if as_path else data)
+    message = str(caught.value)
+    assert "an encrypted (password-protected) workbook or a legacy .xls file" in message
+    assert "save it as .xlsx without a password, or as CSV" in message
+
+
+def test_open_table_says_a_zip_that_is_no_workbook_is_not_one() -> None:
+    with pytest.raises(InputFileError) as caught:
+        open_table(workbook_files.plain_zip())
+    message = str(caught.value)
+    assert message.startswith("the supplier list is a zip archive that is not an .xlsx workbook")
+    assert "[Content_Types].xml" in message
+    assert "save the sheet from Excel as .xlsx or as CSV" in message
 
 
 @pytest.mark.parametrize("name", ["list.xlsx", "list.XLSM"])

@@ -188,3 +188,21 @@ def test_csv_endpoint_answers_422_for_a_damaged_workbook(
     assert response.status_code == 422, response.text
     assert response.json()["error"] == "unreadable_csv"
     assert response.json()["message"].startswith("the workbook ")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (workbook_files.CFB_SIGNATURE + bytes(504), "encrypted (password-protected) workbook"),
+        (workbook_files.plain_zip(), "a zip archive that is not an .xlsx workbook"),
+        (b"PK\x03\x04not,a,zip\n", "neither a readable .xlsx workbook nor CSV"),
+    ],
+    ids=["ole", "zip", "pk-text"],
+)
+def test_csv_endpoint_says_what_a_binary_upload_is(
+    client: TestClient, data: bytes, message: str
+) -> None:
+    response = client.post("/v1/score/csv", files={"file": ("list.xlsx", data)})
+    assert response.status_code == 422, response.text
+    assert message in response.json()["message"]
+    assert "the workbook" not in response.json()["message"]
