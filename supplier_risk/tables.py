@@ -40,6 +40,11 @@ SLACK_COLUMNS = 8
 """Cells a row may have beyond the header's before the file counts as unreadable."""
 CHUNK_ROWS = 50_000
 """Rows per chunk: large enough for NumPy to pay off, small enough to keep memory flat."""
+ZIP_SIGNATURE = b"PK\x03\x04"
+"""How an .xlsx file starts (it is a zip archive), whatever it is called."""
+CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""How an OLE compound file starts: a legacy .xls, and an .xlsx saved with a password (Excel
+encrypts it into one)."""
 _SCAN_BLOCK = 1 << 24
 _HEAD_BYTES = 1 << 16
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
@@ -114,6 +119,12 @@ def detect_encoding(source: Source) -> tuple[str, tuple[str, ...]]:
             return "utf-16", ("read as UTF-16 (byte-order mark found)",)
         if head.startswith(ZIP_SIGNATURE):  # open_table sends workbooks elsewhere: a stray zip
             raise InputFileError("the supplier list is a zip archive, not a CSV or a workbook")
+        if head.startswith(CFB_SIGNATURE):
+            raise InputFileError(
+                "the supplier list is an encrypted (password-protected) workbook or a legacy "
+                ".xls file, neither of which can be read: open it in Excel and save it as .xlsx "
+                "without a password, or as CSV"
+            )
         if b"\x00" in head:
             raise InputFileError(
                 "the supplier list holds NUL bytes: it is a binary file or UTF-16 without a "
@@ -294,11 +305,6 @@ class Table(Protocol):
         ...
 
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
-ZIP_SIGNATURE = b"PK\x03\x04"
-"""How an .xlsx file starts (it is a zip archive), whatever it is called."""
-
-
 def open_table(source: Source, chunk_rows: int = CHUNK_ROWS) -> Table:
     """Open a supplier list: CSV, or an .xlsx workbook (bytes or a path; told by content).
 
@@ -312,11 +318,10 @@ def open_table(source: Source, chunk_rows: int = CHUNK_ROWS) -> Table:
 
 
 def _is_workbook(source: Source) -> bool:
-    """Return whether a supplier list is a workbook: by its suffix, or by its zip signature."""
+    """Return whether a supplier list is a workbook: by its zip signature, whatever its name."""
+    # Not by suffix: a CSV saved as list.xlsx is common, and is read as the CSV it is.
     if isinstance(source, bytes):
         return source.startswith(ZIP_SIGNATURE)
-    if source.suffix.lower() in WORKBOOK_SUFFIXES:
-        return True
     try:
         with source.open("rb") as handle:
             return handle.read(len(ZIP_SIGNATURE)) == ZIP_SIGNATURE

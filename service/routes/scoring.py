@@ -16,7 +16,8 @@ from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
 from service.bodies import (
-    CSV_TYPES,
+    LIST_TYPES,
+    XLSX_TYPE,
     media_type,
     parse_batch,
     parse_record,
@@ -207,13 +208,14 @@ async def _csv_bytes(request: Request) -> bytes:
                     "the multipart form needs the supplier list as a file field named 'file'",
                 )
             return await upload.read()
-    if kind in CSV_TYPES:
+    if kind in LIST_TYPES:
         return await request.body()
     raise ApiError(
         415,
         "unsupported_media_type",
-        f"Content-Type {kind or 'none'!r} is not supported here; send 'text/csv' or a "
-        "multipart form with a file field named 'file'",
+        f"Content-Type {kind or 'none'!r} is not supported here; send the list as the body "
+        f"with 'text/csv', '{XLSX_TYPE}' or 'application/octet-stream' (CSV or .xlsx: the "
+        "content decides), or a multipart form with a file field named 'file'",
     )
 
 
@@ -236,10 +238,12 @@ async def _csv_bytes(request: Request) -> bytes:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "description": "a supplier list: a CSV body, or a multipart form with a 'file' "
-            "(CSV, or an .xlsx workbook: its first sheet)",
+            "description": "a supplier list, CSV or an .xlsx workbook (its first sheet; the "
+            "content decides, not the label): as the body, or as a multipart form's 'file'",
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
+                XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from supplier_risk.cli import app
 from tests.conftest import TODAY
+from tests.core import workbook_files
 from tests.core.table_files import csv_bytes, parse, rows
 
 ENV = {"SUPPLIER_RISK_TODAY": TODAY.isoformat()}
@@ -53,6 +54,7 @@ def test_score_exits_1_when_some_rows_are_invalid(tmp_path: Path) -> None:
         (b"supplier_id,material\r\nA,dy_oxide\r\n", "missing required column"),
         (csv_bytes([], None), "no data rows"),
         (b"\x00\x01\x02binary", "NUL bytes"),
+        (workbook_files.CFB_SIGNATURE + bytes(504), "encrypted (password-protected) workbook"),
     ],
 )
 def test_score_exits_2_and_writes_nothing_when_unreadable(
@@ -251,6 +253,15 @@ def test_score_reads_an_xlsx_workbook(tmp_path: Path) -> None:
     out = parse((tmp_path / "out.csv").read_text("utf-8"))
     assert [r["supplier_id"] for r in out] == ["S-0", "S-1", "S-2"]
     assert all(r["band"] for r in out)
+
+
+def test_score_exits_2_with_one_error_line_on_a_damaged_workbook(tmp_path: Path) -> None:
+    source = write(tmp_path / "in.xlsx", workbook_files.truncated_sheet())
+    code, output = invoke(str(source), "--out", str(tmp_path / "out.csv"))
+    assert code == 2, output
+    assert output.startswith(f"error: {source} is not a readable .xlsx workbook: ")
+    assert len(output.strip().splitlines()) == 1
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_score_reads_a_messy_excel_export(tmp_path: Path) -> None:

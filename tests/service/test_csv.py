@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 import pytest
 
 from service.app import create_app
 from supplier_risk.settings import Settings
+from tests.core import workbook_files
 from tests.service.conftest import TestClient
 
 CSV = (
@@ -92,6 +94,33 @@ def test_csv_empty_is_422(client: TestClient) -> None:
 def test_csv_wrong_content_type_is_415(client: TestClient) -> None:
     response = client.post("/v1/score/csv", json={"a": 1})
     assert response.status_code == 415
+    message = response.json()["message"]
+    assert f"'text/csv', '{XLSX}' or 'application/octet-stream'" in message
+    assert "the content decides" in message
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.mark.parametrize("content_type", [XLSX, "application/octet-stream"])
+@pytest.mark.parametrize("workbook", [True, False], ids=["xlsx", "csv"])
+def test_csv_endpoint_takes_a_raw_body_labelled_as_a_workbook_or_bytes(
+    client: TestClient, content_type: str, workbook: bool
+) -> None:
+    # The content decides how it is read, whatever the label: as for a multipart file.
+    body = csv_as_workbook() if workbook else CSV.encode()
+    response = client.post("/v1/score/csv", content=body, headers={"content-type": content_type})
+    assert response.status_code == 200, response.text
+    expected = client.post("/v1/score/csv", content=CSV, headers={"content-type": "text/csv"})
+    assert rows(response.text) == rows(expected.text)
+
+
+def test_openapi_declares_the_raw_body_types_of_the_csv_endpoint(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    content = document["paths"]["/v1/score/csv"]["post"]["requestBody"]["content"]
+    binary = {"type": "string", "format": "binary"}
+    assert content[XLSX]["schema"] == content["application/octet-stream"]["schema"] == binary
+    assert {"text/csv", "multipart/form-data"} <= set(content)
 
 
 def test_csv_over_size_cap_is_413(settings: Settings) -> None:
@@ -150,7 +179,8 @@ def test_csv_answer_follows_accept_weights(
     )
 
 
-def test_csv_endpoint_scores_an_uploaded_workbook_like_its_csv(client: TestClient) -> None:
+def csv_as_workbook() -> bytes:
+    """Return the CSV test list as an .xlsx workbook (numbers as numbers)."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -161,10 +191,50 @@ def test_csv_endpoint_scores_an_uploaded_workbook_like_its_csv(client: TestClien
         sheet.append([*cells[:-1], float(str(cells[-1]))] if cells[0] != "supplier_id" else cells)
     upload = io.BytesIO()
     book.save(upload)
+    return upload.getvalue()
+
+
+def test_csv_endpoint_scores_an_uploaded_workbook_like_its_csv(client: TestClient) -> None:
     response = client.post(
         "/v1/score/csv",
-        files={"file": ("suppliers.xlsx", upload.getvalue(), "application/octet-stream")},
+        files={"file": ("suppliers.xlsx", csv_as_workbook(), "application/octet-stream")},
     )
     assert response.status_code == 200, response.text
     expected = client.post("/v1/score/csv", content=CSV, headers={"content-type": "text/csv"})
     assert rows(response.text) == rows(expected.text)
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        workbook_files.truncated_sheet,
+        workbook_files.text_in_number_cell,
+        workbook_files.flipped_sheet_bytes,
+        workbook_files.only_a_chartsheet,
+    ],
+)
+def test_csv_endpoint_answers_422_for_a_damaged_workbook(
+    client: TestClient, damaged: Callable[[], bytes]
+) -> None:
+    response = client.post("/v1/score/csv", files={"file": ("list.xlsx", damaged())})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "unreadable_csv"
+    assert response.json()["message"].startswith("the workbook ")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (workbook_files.CFB_SIGNATURE + bytes(504), "encrypted (password-protected) workbook"),
+        (workbook_files.plain_zip(), "a zip archive that is not an .xlsx workbook"),
+        (b"PK\x03\x04not,a,zip\n", "neither a readable .xlsx workbook nor CSV"),
+    ],
+    ids=["ole", "zip", "pk-text"],
+)
+def test_csv_endpoint_says_what_a_binary_upload_is(
+    client: TestClient, data: bytes, message: str
+) -> None:
+    response = client.post("/v1/score/csv", files={"file": ("list.xlsx", data)})
+    assert response.status_code == 422, response.text
+    assert message in response.json()["message"]
+    assert "the workbook" not in response.json()["message"]

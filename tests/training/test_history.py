@@ -180,6 +180,17 @@ def test_check_trainable_refuses_too_few_of_a_label(labels: np.ndarray, match: s
         check_trainable(labels)
 
 
+def test_train_command_exits_2_on_a_damaged_workbook(tmp_path: Path) -> None:
+    from tests.core.workbook_files import text_in_number_cell
+
+    data = tmp_path / "history.xlsx"
+    data.write_bytes(text_in_number_cell())
+    result = CliRunner().invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2, result.output
+    assert "is not a readable .xlsx workbook: invalid literal" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_train_command_prints_counts_warnings_and_invalid_rows(tmp_path: Path) -> None:
     frame = simulate(SimulationConfig(rows=3_000, seed=9))
     frame["region"] = "EU"
