@@ -37,7 +37,7 @@ from supplier_risk.errors import (
 )
 from supplier_risk.scorer import Scorer, build_scorer
 from supplier_risk.settings import Settings
-from supplier_risk.tables import Table, open_table
+from supplier_risk.tables import NO_DATA_ROWS, Table, open_table
 
 EXIT_OK = 0
 EXIT_SOME_INVALID = 1
@@ -227,7 +227,7 @@ def _write(reader: Table, run: BatchRun, sink: PendingFile, bom: bool, console: 
         for text in score_csv(reader, run, bom=bom):
             sink.write(text)
     if run.summary.rows == 0:
-        raise InputFileError("the supplier list has a header but no data rows: nothing to score")
+        raise InputFileError(NO_DATA_ROWS)
 
 
 TEXT_COLUMNS = {"band", "material", "origin", "supplier_id", "top origin", "moved most", "row"}

@@ -109,7 +109,7 @@ def train(
     import tempfile
     import warnings
 
-    from supplier_risk.history import read_history
+    from supplier_risk.history import ReadNote, read_history
     from supplier_risk.reference import load_reference
     from supplier_risk.summary import row_number
     from training.report import format_report
@@ -129,7 +129,8 @@ def train(
                 warnings.simplefilter("always")
                 history = read_history(path, reference)
             for warning in caught:
-                typer.echo(f"warning: {warning.message}", err=True)
+                kind = "note" if issubclass(warning.category, ReadNote) else "warning"
+                typer.echo(f"{kind}: {warning.message}", err=True)
             typer.echo(
                 f"read {history.rows_read:,} rows: {len(history.labels):,} valid, "
                 f"{len(history.invalid_rows):,} invalid (not used)",

@@ -50,6 +50,10 @@ class History:
     ignored_columns: list[str]
 
 
+class ReadNote(UserWarning):
+    """How a training file was read (its encoding, delimiter, or sheet): news, not a problem."""
+
+
 def read_history(path: Path, reference: Reference) -> History:
     """Read a training CSV; every invalid row is reported, never silently dropped."""
     try:
@@ -72,7 +76,7 @@ def read_history(path: Path, reference: Reference) -> History:
         if name not in RECORD_FIELDS and name != LABEL
     ]
     for note in fmt.notes:
-        warnings.warn(f"training file {path}: {note}", stacklevel=2)
+        warnings.warn(f"training file {path}: {note}", ReadNote, stacklevel=2)
     if ignored:
         warnings.warn(
             f"training file {path}: ignoring column(s) {', '.join(ignored)}", stacklevel=2

@@ -55,6 +55,9 @@ Source = bytes | Path
 ObjArray = NDArray[np.object_]
 
 
+NO_DATA_ROWS = "the supplier list has a header but no data rows: nothing to score"
+
+
 def neutralise(cell: str) -> str:
     """Return a cell that a spreadsheet will not run as a formula (OWASP CSV injection).
 

@@ -31,7 +31,7 @@ from service.schemas import BatchResponse
 from service.state import ModelDep, Serving, SettingsDep, get_serving
 from supplier_risk.errors import InputFileError, UnknownScenarioError
 from supplier_risk.results import ScoreResult
-from supplier_risk.tables import read_table, score_frame, write_table
+from supplier_risk.tables import NO_DATA_ROWS, read_table, score_frame, write_table
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -165,7 +165,10 @@ def _score_csv(
     serving: Serving, data: bytes, today: dt.date, scenario: str | None
 ) -> tuple[Any, Any]:
     frame = read_table(data)
-    return score_frame(frame, serving.scorer, today, scenario)
+    scored, summary = score_frame(frame, serving.scorer, today, scenario)
+    if summary.rows == 0:  # as the CLI: an export with no supplier in it is a mistake
+        raise InputFileError(NO_DATA_ROWS)
+    return scored, summary
 
 
 def json_keys(header: Sequence[str]) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from service.app import create_app
 from supplier_risk.settings import Settings
+from supplier_risk.tables import NO_DATA_ROWS
 from tests.core import workbook_files
 from tests.service.conftest import TestClient
 
@@ -238,3 +239,10 @@ def test_csv_endpoint_says_what_a_binary_upload_is(
     assert response.status_code == 422, response.text
     assert message in response.json()["message"]
     assert "the workbook" not in response.json()["message"]
+
+
+def test_csv_with_a_header_and_no_rows_is_422_as_in_the_cli(client: TestClient) -> None:
+    header = CSV.split("\n", 1)[0] + "\n\n,,,,,\n"  # a blank line and an empty row: no supplier
+    response = client.post("/v1/score/csv", content=header, headers={"content-type": "text/csv"})
+    assert response.status_code == 422
+    assert response.json()["message"] == NO_DATA_ROWS
