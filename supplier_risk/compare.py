@@ -41,6 +41,9 @@ LISTED = 50
 _UNEXPLAINED_LOGIT = 1e-3
 """Below this the unexplained log-odds are rounding of the 6-decimal probabilities."""
 
+_ROUNDING_PROBABILITY = 5e-7
+"""A change this small is the previous file's 6-decimal rounding, not a move."""
+
 _STILL_LOGIT = 1e-5
 """Term moves below this are float32 storage noise (contributions are kept as float32)."""
 
@@ -215,7 +218,8 @@ class Comparison:
         self.previously_unscored += int(((at_s >= 0) & ~both).sum())
         if rows.size:
             p_now = probability[both]
-            change[rows] = p_now - prev.probability[src]
+            moved_by = p_now - prev.probability[src]
+            change[rows] = np.where(np.abs(moved_by) <= _ROUNDING_PROBABILITY, 0.0, moved_by)
             delta = contributions[both] - prev.contributions[src].astype(np.float64)
             rest = prev.unexplained[src]
             rest = np.where(np.isnan(rest) | (np.abs(rest) < _UNEXPLAINED_LOGIT), 0.0, rest)
@@ -236,19 +240,21 @@ class Comparison:
             self.band_up += int((now > before).sum())
             self.band_down += int((now < before).sum())
             self.same_band += int((now == before).sum())
-            size = np.abs(change[rows])
+            # Only rows that moved can be top movers.
+            go = np.flatnonzero(change[rows] != 0.0)
+            m_rows, m_src, m_now, m_p = rows[go], src[go], now[go], p_now[go]
             self.movers.offer(
-                size,
-                first_row + rows,
+                np.abs(change[m_rows]),
+                first_row + m_rows,
                 lambda i: {
-                    "row": row_number(first_row + int(rows[i])),
-                    "supplier_id": str(ids[rows[i]]),
-                    "previous_probability": float(prev.probability[src[i]]),
-                    "probability": float(p_now[i]),
-                    "probability_change": float(change[rows[i]]),
-                    "previous_band": str(prev.band[src[i]]),
-                    "band": self.band_labels[int(now[i])],
-                    "moved_most": str(moved[rows[i]]),
+                    "row": row_number(first_row + int(m_rows[i])),
+                    "supplier_id": str(ids[m_rows[i]]),
+                    "previous_probability": float(prev.probability[m_src[i]]),
+                    "probability": float(m_p[i]),
+                    "probability_change": float(change[m_rows[i]]),
+                    "previous_band": str(prev.band[m_src[i]]),
+                    "band": self.band_labels[int(m_now[i])],
+                    "moved_most": str(moved[m_rows[i]]),
                 },
             )
         return [

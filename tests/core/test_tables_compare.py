@@ -126,3 +126,13 @@ def test_compare_never_writes_a_negative_zero_change(scorer: Scorer) -> None:
     edited[0]["probability"] = repr(float(scored.scores.probability[0]) + 1e-9)
     out = parse(score(scorer, last, csv_bytes(edited))[0])
     assert out[0]["probability_change"] == "+0.000000"
+
+
+def test_compare_against_the_same_run_moves_nothing(scorer: Scorer) -> None:
+    # The previous file holds 6-decimal probabilities: their rounding is no move.
+    records = rows(30)
+    previous = score(scorer, records)[0].encode()
+    out, run = score(scorer, records, previous)
+    assert {r["probability_change"] for r in parse(out)} == {"+0.000000"}
+    assert run.comparison is not None
+    assert run.comparison.movers.items() == []
