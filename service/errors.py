@@ -18,11 +18,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from supplier_risk.errors import UnknownScenarioError
 from supplier_risk.record import RECORD_FIELDS, MaterialContext, allowed_values
 
 MAX_ERRORS = 20
+CLIENT_CLOSED_REQUEST = 499
+"""Logged and counted for a request whose caller left before an answer (nginx's code)."""
 MAX_VALUE_CHARS = 40
 
 log = logging.getLogger("supplier_risk.service")
@@ -266,6 +269,9 @@ def install_handlers(app: FastAPI) -> None:
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, ClientDisconnect):
+            # The caller hung up mid-body: no error of ours, and nobody reads this answer.
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         request_id = request_id_of(request)
         log.error(
             "unexpected error",

@@ -22,6 +22,9 @@ from supplier_risk.settings import Settings
 PATH = "/v1/score"
 
 
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
 class ScoreLane:
     """Serve POST /v1/score."""
 
@@ -32,8 +35,8 @@ class ScoreLane:
 
     async def respond(
         self, scope: Scope, receive: Receive, content_type: str, limit: int
-    ) -> tuple[int, bytes] | None:
-        """Return one request's status and JSON body (None if the client left mid-body).
+    ) -> tuple[int, bytes, Headers] | None:
+        """Return one request's status, JSON body and extra headers (None if the client left).
 
         The caller has checked the method, the path and the API key, and sends the answer.
         A body that grows past ``limit`` bytes is answered 413 without reading the rest.
@@ -69,7 +72,12 @@ class ScoreLane:
                 state,
             )
         except ApiError as exc:
-            return exc.status, error_json(
+            body = error_json(
                 exc.status, exc.error, exc.message, state.get("request_id"), exc.errors
             )
-        return 200, payload
+            # A 413's "connection: close": else the server reads on what it refused.
+            extra = tuple(
+                (k.encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()
+            )
+            return exc.status, body, extra
+        return 200, payload, ()

@@ -20,9 +20,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import BodyTooLargeError, error_json
+from service.errors import CLIENT_CLOSED_REQUEST, BodyTooLargeError, error_json
 from service.fastlane import ScoreLane
 from service.logs import AccessLog
 from service.metrics import Metrics
@@ -90,7 +91,7 @@ def presented_key(scope: Scope) -> bytes | None:
             scheme, _, token = bytes(value).partition(b" ")
             if scheme.lower() == b"bearer" and token.strip():
                 return token.strip()
-        elif name == b"x-api-key":
+        elif name == b"x-api-key" and key is None:  # the first, as for every other header
             key = bytes(value).strip()
     return key
 
@@ -162,8 +163,8 @@ class EdgeMiddleware:
                 content_type = "" if kind is None else kind.decode("latin-1")
                 answer = await self.lane.respond(scope, receive, content_type, self.max_body_bytes)
                 if answer is not None:
-                    status, payload = answer
-                    start, body = _json_answer(status, payload, id_header)
+                    status, payload, headers = answer
+                    start, body = _json_answer(status, payload, id_header, *headers)
                     await send(start)
                     await send(body)
             else:
@@ -171,7 +172,11 @@ class EdgeMiddleware:
                 await self.app(scope, self._limited(receive, limit), send_with_id)
         except BodyTooLargeError as exc:
             if status == 0:
-                await self._reply(send_with_id, 413, "body_too_large", str(exc), request_id)
+                # Its "connection: close" matters: else the server reads on what it refused.
+                close = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+                await self._reply(send_with_id, 413, "body_too_large", str(exc), request_id, close)
+        except ClientDisconnect:
+            pass  # the caller hung up mid-body: nobody to answer, nothing went wrong here
         except Exception:
             if status == 0:  # else FastAPI's handler has answered and logged it already
                 log.exception("unexpected error", extra={"request_id": request_id, "path": path})
@@ -180,6 +185,8 @@ class EdgeMiddleware:
                 )
                 await self._reply(send_with_id, 500, "internal_error", message, request_id)
         finally:
+            if status == 0:
+                status = CLIENT_CLOSED_REQUEST  # no answer was sent: the caller went away
             seconds = time.perf_counter() - started
             route = path if path in self.routes else "(unmatched)"
             self.metrics.observe(route, scope["method"], status, seconds)

@@ -161,8 +161,45 @@ def test_chunked_body_over_limit_is_413_without_reading_the_rest(
 
     asyncio.run(run())
     assert sent[0]["status"] == 413
+    assert (b"connection", b"close") in sent[0]["headers"]  # else the server reads on
     assert reads == 3  # 3000 bytes > 2048: it stopped there, not after a megabyte
     assert b"larger than the limit of 2048 bytes" in sent[1]["body"]
+
+
+@pytest.mark.parametrize("path", ["/v1/score", "/v1/score/batch", "/v1/score/csv"])
+def test_a_caller_leaving_mid_body_is_no_error(
+    settings: Settings, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings)
+    messages = iter(
+        [{"type": "http.request", "body": b'{"suppliers": [', "more_body": True}]
+        + [{"type": "http.disconnect"}] * 3
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            kind = b"text/csv" if path.endswith("csv") else b"application/json"
+            await app(_scope(path, [(b"content-type", kind)]), receive, send)
+
+    asyncio.run(run())
+    # nobody to answer: at most a bare 499, which no caller reads
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] in ([], [499])
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    scrape = app.state.metrics.render().decode()
+    assert f'{{method="POST",route="{path}",status="499"}} 1.0' in scrape
+
+
+def test_the_first_of_repeated_api_key_headers_counts(keyed: TestClient) -> None:
+    headers = [("X-API-Key", API_KEY), ("X-API-Key", "wrong")]
+    response = keyed.get("/v1/model", headers=headers)
+    assert response.status_code == 200
 
 
 def test_chunked_body_over_limit_through_the_client(small: Settings) -> None:
