@@ -69,9 +69,10 @@ USER 10001:10001
 EXPOSE 8000
 
 # /readyz is 200 once a valid model is loaded; urllib raises (exit 1) on anything else. The
-# probe sends the first API key if keys are set, so SUPPLIER_RISK_OPEN_HEALTH=false stays healthy.
+# probe sends the first API key if keys are set (blank entries skipped, as the settings skip
+# them), so SUPPLIER_RISK_OPEN_HEALTH=false stays healthy.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request as u; k = os.environ.get('SUPPLIER_RISK_API_KEYS', '').split(',')[0].strip(); u.urlopen(u.Request('http://127.0.0.1:%s/readyz' % os.environ['SUPPLIER_RISK_PORT'], headers={'Authorization': 'Bearer ' + k} if k else {}), timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request as u; k = next((x.strip() for x in os.environ.get('SUPPLIER_RISK_API_KEYS', '').split(',') if x.strip()), ''); u.urlopen(u.Request('http://127.0.0.1:%s/readyz' % os.environ['SUPPLIER_RISK_PORT'], headers={'Authorization': 'Bearer ' + k} if k else {}), timeout=2)"]
 
 # Exec form: the server is PID 1 and gets docker stop's SIGTERM itself (graceful shutdown).
 CMD ["supplier-risk", "serve"]

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
             return tuple(k.strip() for k in value.split(",") if k.strip())
         return value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        # Operators write INFO as often as info; both mean the same level.
+        return value.strip().lower() if isinstance(value, str) else value
+
     def resolved_model_path(self) -> Path:
         """Return the model file to use."""
         return self.model_path if self.model_path is not None else default_model_path()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,3 +208,31 @@ def test_parse_dockerfile_joins_continued_lines_into_one_instruction() -> None:
     assert [(s.base, s.name) for s in stages] == [("${B}", "one"), ("${B}", None)]
     assert stages[0].all("RUN") == ["a && b"]
     assert exec_form(stages[1].last("CMD")) == ["c"]
+
+
+@pytest.mark.parametrize(("keys", "sent"), [(",k1, k2", "Bearer k1"), ("", None), (" , ", None)])
+def test_healthcheck_sends_the_first_key_the_settings_keep(
+    runtime: Stage, keys: str, sent: str | None
+) -> None:
+    import http.server
+    import threading
+
+    seen: list[str | None] = []
+
+    class Probe(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Probe)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    command = healthcheck_command(runtime.last("HEALTHCHECK"))
+    env = {**os.environ, env_var("api_keys"): keys, env_var("port"): str(server.server_port)}
+    done = subprocess.run([sys.executable, *command[1:]], env=env, timeout=30, check=False)
+    server.server_close()
+    assert done.returncode == 0
+    assert seen == [sent]
