@@ -367,7 +367,11 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             rule_applied[hit] = rule.name
             if not everywhere:
                 unknown = active & end_use_hit & destination_missing & licensed
-                destination_unknown_rule[unknown] = rule.name
+                for i in np.flatnonzero(unknown).tolist():  # several may apply: name each
+                    known = destination_unknown_rule[i]
+                    destination_unknown_rule[i] = (
+                        rule.name if known is None else f"{known}, {rule.name}"
+                    )
         elif rule.kind == "general_licence_revocation":
             hit = active & controlled & (licence == LICENCE_GENERAL)
             licence[hit] = LICENCE_INDIVIDUAL

@@ -386,9 +386,11 @@ def assumption_lines(
             f"policy rule {rule_applied} applies"
         )
     if destination_unknown_rule is not None:
+        several = ", " in destination_unknown_rule
         out.append(
-            "destination_country not given: the policy rule "
-            f"{destination_unknown_rule} would apply if the buyer is in a country it names"
+            f"destination_country not given: the policy rule{'s' if several else ''} "
+            f"{destination_unknown_rule} would apply if the buyer is in a country "
+            f"{'they name' if several else 'it names'}"
         )
     if policy_note is not None:
         out.append(policy_note)

@@ -119,6 +119,16 @@ def test_derive_features_notes_a_general_licence_before_any_was_granted(
     assert LICENCE_ORDER[int(value(features, "licence_type"))] == "general"  # scored as given
 
 
+def test_derive_features_names_every_rule_a_missing_destination_may_trigger(
+    reference: Reference, make_record: Make
+) -> None:
+    record = make_record(
+        material="dy_oxide", end_use="defense", destination_country=None, as_of="2026-01-06"
+    )
+    named = derive(reference, record).destination_unknown_rule[0]
+    assert named == "japan_military_end_use_ban, us_military_end_use_ban"
+
+
 def test_derive_features_raises_stale_licence_for_controlled_chinese_export(
     reference: Reference, make_record: Make
 ) -> None:
