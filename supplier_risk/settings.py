@@ -52,7 +52,10 @@ class Settings(BaseSettings):
         default=True, description="serve /healthz, /readyz and /metrics without an API key"
     )
     max_body_bytes: int = Field(
-        default=2 * 1024 * 1024, ge=1024, description="largest JSON request body, in bytes"
+        # A full batch (max_batch_items records with 60-character names) is about 4 MB.
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="largest JSON request body, in bytes",
     )
     max_csv_bytes: int = Field(
         default=100 * 1024 * 1024, ge=1024, description="largest CSV upload, in bytes"
