@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplier_risk.errors import ReferenceDataError, UnknownScenarioError, first_problem
 from supplier_risk.json_file import parse_json
+from supplier_risk.policy_check import check_policy
 from supplier_risk.reference import PolicyTable, Reference, Rule, Suspension
 
 
@@ -95,6 +96,8 @@ class ScenarioBook:
 
     version: str
     scenarios: Mapping[str, Scenario]
+    source: str = "(no file)"
+    """the scenario file, as its messages name it"""
     _cache: dict[tuple[str, int], Reference] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -122,12 +125,22 @@ class ScenarioBook:
         key = (name, id(reference))
         cached = self._cache.get(key)
         if cached is None:
-            cached = reference.with_policy(self.get(name).apply(reference.policy))
+            cached = reference.with_policy(self._patched(self.get(name), reference))
             self._cache[key] = cached
         return cached
 
+    def _patched(self, scenario: Scenario, reference: Reference) -> PolicyTable:
+        """Return the scenario's policy table, checked as the reference loader checks its own."""
+        try:
+            policy = scenario.apply(reference.policy)
+        except ReferenceDataError as exc:
+            raise ReferenceDataError(f"scenario file {self.source}: {exc}") from None
+        where = f"scenario file {self.source}: scenario {scenario.name}"
+        check_policy(policy, reference.end_use_sensitivity, where)
+        return policy
+
     def check_against(self, reference: Reference) -> None:
-        """Apply every scenario once, so a bad scenario file fails at start, not at a request."""
+        """Apply every scenario once, so a bad scenario file fails when loaded, not at a request."""
         for name in self.scenarios:
             self.reference_for(name, reference)
 
@@ -143,7 +156,7 @@ def parse_scenarios(text: str | bytes, source: str) -> ScenarioBook:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ReferenceDataError(f"scenario file {source}: names repeated: {', '.join(repeated)}")
-    return ScenarioBook(version=parsed.version, scenarios={s.name: s for s in parsed.scenarios})
+    return ScenarioBook(parsed.version, {s.name: s for s in parsed.scenarios}, source)
 
 
 def load_scenarios(path: Path | None = None) -> ScenarioBook:
