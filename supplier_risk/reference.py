@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -181,6 +181,8 @@ class Reference:
     end_use_sensitivity: Mapping[str, str]
     policy: PolicyTable
     versions: Mapping[str, str] = field(default_factory=dict)
+    what_ifs: Mapping[tuple[str, dt.date], str] = field(default_factory=dict)
+    """per assumed suspension (list or rule name, its 'from'), a served scenario lifting it"""
     derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     """What features.py derives from these tables per day, kept with the tables it came from."""
 
@@ -197,7 +199,12 @@ class Reference:
     def with_policy(self, policy: PolicyTable) -> Reference:
         """Return a copy of this reference data with another policy table."""
         versions = {**self.versions, "policy": policy.version}
-        return Reference(self.materials, self.end_use_sensitivity, policy, versions)
+        return Reference(self.materials, self.end_use_sensitivity, policy, versions, self.what_ifs)
+
+    def with_what_ifs(self, what_ifs: Mapping[tuple[str, dt.date], str]) -> Reference:
+        """Return a copy that knows which scenarios lift its assumed suspensions."""
+        # A fresh cache: the notes derived so far were worded without these scenarios.
+        return replace(self, what_ifs=what_ifs, derived={})
 
 
 def _read(directory: Path | None, name: str) -> Any:
