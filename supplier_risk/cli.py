@@ -208,12 +208,15 @@ def score(
 
 @app.command()
 def scenarios() -> None:
-    """List the named what-if scenarios."""
+    """List the named what-if scenarios (exit 3 if a scenario does not fit the policy table)."""
+    from supplier_risk.reference import load_reference
     from supplier_risk.scenarios import load_scenarios
 
     settings = _settings()
     try:
         book = load_scenarios(settings.scenarios_path)
+        # Checked as score and serve check it: a file listed here is a file they accept.
+        book.check_against(load_reference(settings.reference_dir))
     except ReferenceDataError as exc:
         raise _fail(str(exc), EXIT_NO_MODEL) from None
     for scenario in book.scenarios.values():

@@ -195,9 +195,9 @@ def _day_policy(reference: Reference, day: dt.date, destination: str | None) -> 
     for i, material in enumerate(materials):
         control_list = lists.get(material.control_list or "")
         if control_list is not None:
-            notes[i] = _assumption_note(policy.version, control_list, day, destination)
+            notes[i] = _assumption_note(reference, control_list, day, destination)
     rule_notes = np.array(
-        [_assumption_note(policy.version, r, day, destination) for r in policy.rules] + [None],
+        [_assumption_note(reference, r, day, destination) for r in policy.rules] + [None],
         dtype=object,
     )[:-1]  # the None keeps NumPy from making a 2-D array of a single string's characters
     cached = _DayPolicy(
@@ -215,16 +215,22 @@ def _day_policy(reference: Reference, day: dt.date, destination: str | None) -> 
 
 
 def _assumption_note(
-    version: str, dated: Dated, day: dt.date, destination: str | None
+    reference: Reference, dated: Dated, day: dt.date, destination: str | None
 ) -> str | None:
     """Return what the policy table assumes about a list or rule on ``day``, if anything."""
     suspension = dated.assumed_suspension_on(day, destination)
     if suspension is None:
         return None
+    # Name a scenario only if the served book has one lifting this very suspension.
+    lifting = reference.what_ifs.get((dated.name, suspension.start))
+    see = (
+        f"see the scenario {lifting}"
+        if lifting is not None
+        else "see GET /v1/scenarios or `supplier-risk scenarios` for what-ifs"
+    )
     return (
-        f"policy table {version} assumes {dated.name} stays suspended until "
-        f"{suspension.until.isoformat()} ({suspension.instrument}); see the scenario "
-        "suspension_lapses"
+        f"policy table {reference.policy.version} assumes {dated.name} stays suspended until "
+        f"{suspension.until.isoformat()} ({suspension.instrument}); {see}"
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplier_risk.errors import ReferenceDataError, first_problem
 from supplier_risk.json_file import parse_json
+from supplier_risk.policy_check import check_policy
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -180,6 +181,8 @@ class Reference:
     end_use_sensitivity: Mapping[str, str]
     policy: PolicyTable
     versions: Mapping[str, str] = field(default_factory=dict)
+    what_ifs: Mapping[tuple[str, dt.date], str] = field(default_factory=dict)
+    """per assumed suspension (list or rule name, its 'from'), a served scenario lifting it"""
     derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     """What features.py derives from these tables per day, kept with the tables it came from."""
 
@@ -196,7 +199,12 @@ class Reference:
     def with_policy(self, policy: PolicyTable) -> Reference:
         """Return a copy of this reference data with another policy table."""
         versions = {**self.versions, "policy": policy.version}
-        return Reference(self.materials, self.end_use_sensitivity, policy, versions)
+        return Reference(self.materials, self.end_use_sensitivity, policy, versions, self.what_ifs)
+
+    def with_what_ifs(self, what_ifs: Mapping[tuple[str, dt.date], str]) -> Reference:
+        """Return a copy that knows which scenarios lift its assumed suspensions."""
+        # A fresh cache: the notes derived so far were worded without these scenarios.
+        return replace(self, what_ifs=what_ifs, derived={})
 
 
 def _read(directory: Path | None, name: str) -> Any:
@@ -223,9 +231,12 @@ def _parse(model: type[_M], data: Any, name: str) -> _M:
 
 
 def build_reference(
-    materials: MaterialsTable, end_uses: EndUseTable, policy: PolicyTable
+    materials: MaterialsTable,
+    end_uses: EndUseTable,
+    policy: PolicyTable,
+    policy_source: str = "policy.json",
 ) -> Reference:
-    """Cross-check and index the three tables."""
+    """Cross-check and index the three tables (``policy_source`` names the policy file)."""
     list_names = {c.name for c in policy.control_lists}
     for material in materials.materials:
         if material.control_list is not None and material.control_list not in list_names:
@@ -239,6 +250,7 @@ def build_reference(
                 f"end use {row.code!r} has sensitivity {row.sensitivity!r}; "
                 f"allowed: {', '.join(SENSITIVITY_LEVELS)}"
             )
+    check_policy(policy, {r.code for r in end_uses.end_uses}, f"reference file {policy_source}")
     return Reference(
         materials={m.code: m for m in materials.materials},
         end_use_sensitivity={r.code: r.sensitivity for r in end_uses.end_uses},
@@ -262,4 +274,5 @@ def load_reference(directory: Path | None = None) -> Reference:
     materials = _parse(MaterialsTable, _read(directory, "materials.json"), "materials.json")
     end_uses = _parse(EndUseTable, _read(directory, "end_uses.json"), "end_uses.json")
     policy = _parse(PolicyTable, _read(directory, "policy.json"), "policy.json")
-    return build_reference(materials, end_uses, policy)
+    source = "policy.json" if directory is None else str(directory / "policy.json")
+    return build_reference(materials, end_uses, policy, source)

@@ -8,6 +8,7 @@ the contributions. The shipped file is ``supplier_risk/data/scenarios.json``; us
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplier_risk.errors import ReferenceDataError, UnknownScenarioError, first_problem
 from supplier_risk.json_file import parse_json
-from supplier_risk.reference import PolicyTable, Reference, Rule, Suspension
+from supplier_risk.policy_check import check_policy
+from supplier_risk.reference import Dated, PolicyTable, Reference, Rule, Suspension
 
 
 class _Strict(BaseModel):
@@ -95,6 +97,8 @@ class ScenarioBook:
 
     version: str
     scenarios: Mapping[str, Scenario]
+    source: str = "(no file)"
+    """the scenario file, as its messages name it"""
     _cache: dict[tuple[str, int], Reference] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -122,14 +126,52 @@ class ScenarioBook:
         key = (name, id(reference))
         cached = self._cache.get(key)
         if cached is None:
-            cached = reference.with_policy(self.get(name).apply(reference.policy))
+            cached = reference.with_policy(self._patched(self.get(name), reference))
             self._cache[key] = cached
         return cached
 
+    def _patched(self, scenario: Scenario, reference: Reference) -> PolicyTable:
+        """Return the scenario's policy table, checked as the reference loader checks its own."""
+        try:
+            policy = scenario.apply(reference.policy)
+        except ReferenceDataError as exc:
+            raise ReferenceDataError(f"scenario file {self.source}: {exc}") from None
+        where = f"scenario file {self.source}: scenario {scenario.name}"
+        check_policy(policy, reference.end_use_sensitivity, where)
+        return policy
+
+    def served_reference(self, reference: Reference) -> Reference:
+        """Check every scenario, then return ``reference`` knowing which ones lift what."""
+        self.check_against(reference)
+        what_ifs: dict[tuple[str, dt.date], str] = {}
+        for dated in (*reference.policy.control_lists, *reference.policy.rules):
+            for suspension in (s for s in dated.suspensions if s.assumed):
+                lifting = self._lifting(dated.name, suspension, reference)
+                if lifting is not None:
+                    what_ifs[(dated.name, suspension.start)] = lifting
+        return reference.with_what_ifs(what_ifs)
+
+    def _lifting(self, name: str, suspension: Suspension, reference: Reference) -> str | None:
+        """Return the first scenario that puts ``name`` in force inside ``suspension``, if any."""
+        for scenario in self.scenarios:
+            policy = self.reference_for(scenario, reference).policy
+            for dated in (*policy.control_lists, *policy.rules):
+                if dated.name == name and _in_force_within(dated, suspension):
+                    return scenario
+        return None
+
     def check_against(self, reference: Reference) -> None:
-        """Apply every scenario once, so a bad scenario file fails at start, not at a request."""
+        """Apply every scenario once, so a bad scenario file fails when loaded, not at a request."""
         for name in self.scenarios:
             self.reference_for(name, reference)
+
+
+def _in_force_within(dated: Dated, span: Suspension) -> bool:
+    """Return whether ``dated`` is in force, for buyers anywhere, on some day of ``span``."""
+    # Being in force only changes on these dates, so checking them checks every day.
+    edges = {span.start, dated.in_force}
+    edges.update(d for s in dated.suspensions for d in (s.start, s.until))
+    return any(dated.in_force_on(d) for d in edges if span.start <= d < span.until)
 
 
 def parse_scenarios(text: str | bytes, source: str) -> ScenarioBook:
@@ -143,7 +185,7 @@ def parse_scenarios(text: str | bytes, source: str) -> ScenarioBook:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ReferenceDataError(f"scenario file {source}: names repeated: {', '.join(repeated)}")
-    return ScenarioBook(version=parsed.version, scenarios={s.name: s for s in parsed.scenarios})
+    return ScenarioBook(parsed.version, {s.name: s for s in parsed.scenarios}, source)
 
 
 def load_scenarios(path: Path | None = None) -> ScenarioBook:

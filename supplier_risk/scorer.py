@@ -401,7 +401,6 @@ def build_scorer(
     model_path: Path, reference_dir: Path | None = None, scenarios_path: Path | None = None
 ) -> Scorer:
     """Load and verify a model file, reference data and scenarios; fail early and clearly."""
-    reference = load_reference(reference_dir)
     scenarios = load_scenarios(scenarios_path)
-    scenarios.check_against(reference)
+    reference = scenarios.served_reference(load_reference(reference_dir))
     return Scorer(load_model(model_path), reference, scenarios)

@@ -17,7 +17,7 @@ from supplier_risk.features import (
 )
 from supplier_risk.record import LICENCE_ORDER, SupplierRecord
 from supplier_risk.reference import Reference
-from supplier_risk.scenarios import load_scenarios
+from supplier_risk.scenarios import ScenarioBook, load_scenarios
 from tests.conftest import TODAY
 
 Make = Callable[..., SupplierRecord]
@@ -205,3 +205,42 @@ def test_derive_features_uses_today_for_missing_as_of(
         columns_from_records(records, reference), reference, dt.date(2027, 12, 1)
     )
     assert later.as_of.tolist() == [dt.date(2027, 12, 1)]
+
+
+GENERIC = "; see GET /v1/scenarios or `supplier-risk scenarios` for what-ifs"
+
+
+def book_of(*names: str) -> ScenarioBook:
+    """Return the shipped scenarios of these names, renamed 'my_' + name."""
+    shipped = load_scenarios().scenarios
+    renamed = {f"my_{n}": shipped[n].model_copy(update={"name": f"my_{n}"}) for n in names}
+    return ScenarioBook("test", renamed, "test")
+
+
+@pytest.mark.parametrize(
+    ("book", "see"),
+    [
+        (load_scenarios(), "; see the scenario suspension_lapses"),
+        (book_of("baseline", "suspension_lapses"), "; see the scenario my_suspension_lapses"),
+        # No scenario of these lifts the suspension for every buyer: none is named.
+        (book_of("baseline", "country_targeted"), GENERIC),
+        (ScenarioBook.empty(), GENERIC),
+    ],
+    ids=["shipped", "renamed", "only_targeted", "none"],
+)
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"material": "ho_oxide"},
+        {"material": "ndfeb_magnet_heavy", "origin_country": "DE", "china_share": 0.5},
+    ],
+    ids=["list", "rule"],
+)
+def test_an_assumption_note_names_a_scenario_only_if_the_served_book_has_one_lifting_it(
+    reference: Reference, make_record: Make, book: ScenarioBook, see: str, data: dict[str, object]
+) -> None:
+    served = book.served_reference(reference)
+    record = make_record(**data, licence_type="not_required", as_of="2026-11-22")
+    note = derive(served, record).policy_note[0]
+    assert note is not None
+    assert note.endswith(see), note

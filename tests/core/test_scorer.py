@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
 
 import orjson
 import pytest
@@ -12,7 +15,7 @@ from supplier_risk.explain import REASON_MIN_LOGIT
 from supplier_risk.features import columns_from_records
 from supplier_risk.record import SupplierRecord
 from supplier_risk.results import ScoreResult
-from supplier_risk.scorer import Scorer
+from supplier_risk.scorer import Scorer, build_scorer
 from tests.conftest import TODAY
 
 Make = Callable[..., SupplierRecord]
@@ -117,3 +120,24 @@ def test_results_json_keeps_the_contract_field_order_and_escapes_text(
 def test_results_json_of_an_empty_batch(scorer: Scorer) -> None:
     scored = scorer.score_columns(columns_from_records([], scorer.reference), TODAY)
     assert scorer.results_json(scored, TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("kept", "see"),
+    [
+        (None, "; see the scenario suspension_lapses"),
+        (["baseline"], "; see GET /v1/scenarios or `supplier-risk scenarios` for what-ifs"),
+    ],
+    ids=["shipped", "without_a_lapse_scenario"],
+)
+def test_the_assumption_note_names_a_scenario_the_served_file_has(
+    tmp_path: Path, model_path: Path, make_record: Make, kept: list[str] | None, see: str
+) -> None:
+    book = json.loads(resources.files("supplier_risk").joinpath("data/scenarios.json").read_text())
+    if kept is not None:
+        book["scenarios"] = [s for s in book["scenarios"] if s["name"] in kept]
+    (tmp_path / "scenarios.json").write_text(json.dumps(book), "utf-8")
+    scorer = build_scorer(model_path, scenarios_path=tmp_path / "scenarios.json")
+    record = make_record(material="ho_oxide", as_of="2026-11-22")
+    [note] = [a for a in scorer.score_records([record], TODAY)[0]["assumptions"] if "assumes" in a]
+    assert note.endswith(see), note

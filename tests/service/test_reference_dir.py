@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.app import create_app
+from service.app import StartupError, create_app
 from supplier_risk.settings import Settings, default_model_path
 from tests.conftest import record_data
 from tests.service.conftest import TestClient
@@ -66,3 +66,20 @@ def test_a_missing_material_names_the_served_table(extended: TestClient) -> None
     assert error["message"].endswith(", ce_metal")
     batch = extended.post("/v1/score/batch", json={"suppliers": [record]}).json()
     assert batch["errors"][0]["errors"] == [error]
+
+
+def test_a_policy_rule_naming_an_unknown_end_use_stops_the_service_starting(
+    tmp_path: Path,
+) -> None:
+    shipped = resources.files("supplier_risk").joinpath("data")
+    for name in ("materials.json", "end_uses.json", "policy.json"):
+        shutil.copyfile(str(shipped.joinpath(name)), tmp_path / name)
+    policy = json.loads((tmp_path / "policy.json").read_text("utf-8"))
+    policy["rules"][1]["end_uses"] = ["military"]  # scored as a 500 on every request before
+    (tmp_path / "policy.json").write_text(json.dumps(policy), "utf-8")
+    settings = Settings(model_path=default_model_path(), reference_dir=tmp_path, api_keys=())
+    with (
+        pytest.raises(StartupError, match="end_uses has 'military'; allowed: "),
+        TestClient(create_app(settings)),
+    ):
+        pass
