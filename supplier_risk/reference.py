@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from supplier_risk.errors import ReferenceDataError, first_problem
 from supplier_risk.json_file import parse_json
 from supplier_risk.policy_check import check_policy
+from supplier_risk.record import END_USES
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -250,7 +251,14 @@ def build_reference(
                 f"end use {row.code!r} has sensitivity {row.sensitivity!r}; "
                 f"allowed: {', '.join(SENSITIVITY_LEVELS)}"
             )
-    check_policy(policy, {r.code for r in end_uses.end_uses}, f"reference file {policy_source}")
+    rated = {r.code for r in end_uses.end_uses}
+    unrated = [e for e in END_USES if e not in rated]
+    if unrated:  # a record may carry any of them: each needs its sensitivity
+        raise ReferenceDataError(
+            f"end_uses.json rates no sensitivity for {', '.join(unrated)}; every end use a "
+            f"record may carry needs one: {', '.join(END_USES)}"
+        )
+    check_policy(policy, rated, f"reference file {policy_source}")
     return Reference(
         materials={m.code: m for m in materials.materials},
         end_use_sensitivity={r.code: r.sensitivity for r in end_uses.end_uses},

@@ -211,3 +211,12 @@ def test_scenarios_and_score_refuse_a_bad_scenario_file_alike(
     code, output = run(args, scenarios_path=str(path))
     assert code == EXIT_NO_MODEL
     assert "scenario custom: " in output
+
+
+def test_an_end_use_table_must_rate_every_end_use_a_record_may_carry(tmp_path: Path) -> None:
+    directory = copy_reference(tmp_path / "reference")
+    table = json.loads((directory / "end_uses.json").read_text("utf-8"))
+    table["end_uses"] = [row for row in table["end_uses"] if row["code"] != "medical"]
+    (directory / "end_uses.json").write_text(json.dumps(table), "utf-8")
+    with pytest.raises(ReferenceDataError, match="rates no sensitivity for medical"):
+        load_reference(directory)
