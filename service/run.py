@@ -14,6 +14,7 @@ from collections.abc import Generator
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
 
 from service.app import create_app
 from service.logs import log_config
@@ -96,7 +97,13 @@ def run(settings: Settings) -> int:
         sock = config.bind_socket()
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, sockets=[sock]).run()
+        supervisor = Multiprocess(config, sockets=[sock])
+        supervisor.run()
+        if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+            # uvicorn stops every worker when a new one cannot start (a bad model file in
+            # place after a refused reload); a failing status lets a supervisor restart us.
+            log.critical("stopped: a worker process could not start; see its error above")
+            return EXIT_NO_MODEL
         return 0
     server = _Server(config)
     server.run()
