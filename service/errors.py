@@ -71,6 +71,10 @@ class ApiError(Exception):
         self.errors = list(errors)
         self.headers = dict(headers or {})
 
+    def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        """Return the extra headers as ASGI pairs (a 413's "connection: close" among them)."""
+        return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items())
+
 
 class BodyTooLargeError(ApiError):
     """The request body grew past the limit while it streamed in."""

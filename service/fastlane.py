@@ -76,8 +76,5 @@ class ScoreLane:
                 exc.status, exc.error, exc.message, state.get("request_id"), exc.errors
             )
             # A 413's "connection: close": else the server reads on what it refused.
-            extra = tuple(
-                (k.encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()
-            )
-            return exc.status, body, extra
+            return exc.status, body, exc.raw_headers()
         return 200, payload, ()

@@ -173,8 +173,9 @@ class EdgeMiddleware:
         except BodyTooLargeError as exc:
             if status == 0:
                 # Its "connection: close" matters: else the server reads on what it refused.
-                close = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
-                await self._reply(send_with_id, 413, "body_too_large", str(exc), request_id, close)
+                await self._reply(
+                    send_with_id, 413, "body_too_large", str(exc), request_id, exc.raw_headers()
+                )
         except ClientDisconnect:
             pass  # the caller hung up mid-body: nobody to answer, nothing went wrong here
         except Exception:
