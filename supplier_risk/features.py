@@ -197,9 +197,8 @@ def _day_policy(reference: Reference, day: dt.date, destination: str | None) -> 
         if control_list is not None:
             notes[i] = _assumption_note(reference, control_list, day, destination)
     rule_notes = np.array(
-        [_assumption_note(reference, r, day, destination) for r in policy.rules] + [None],
-        dtype=object,
-    )[:-1]  # the None keeps NumPy from making a 2-D array of a single string's characters
+        [_assumption_note(reference, r, day, destination) for r in policy.rules], dtype=object
+    )
     cached = _DayPolicy(
         controlled=np.array(
             [m.control_list is not None and m.control_list in in_force for m in materials],

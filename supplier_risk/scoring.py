@@ -171,10 +171,7 @@ class LoadedModel:
         contributions = np.empty((matrix.shape[0], len(self.terms)), dtype=np.float64)
         for k, term in enumerate(self.terms):
             contributions[:, k] = term.lookup(matrix)
-        logit = self.logits(contributions)
-        probability = sigmoid(logit)
-        band = np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
-        return Scores(logit, probability, contributions, band)
+        return self._scores(contributions)
 
     def rescore(
         self, matrix: FloatArray, base_matrix: FloatArray, base_contributions: FloatArray
@@ -191,6 +188,10 @@ class LoadedModel:
             rows = np.flatnonzero(changed[:, term.columns].any(axis=1))
             if rows.size:
                 contributions[rows, k] = term.lookup(matrix[rows])
+        return self._scores(contributions)
+
+    def _scores(self, contributions: FloatArray) -> Scores:
+        """Return the scores of rows whose contributions are known (one way for every path)."""
         logit = self.logits(contributions)
         probability = sigmoid(logit)
         band = np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
