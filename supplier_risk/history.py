@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from supplier_risk.errors import InputFileError
@@ -22,14 +21,18 @@ from supplier_risk.record import RECORD_FIELDS, REQUIRED_FIELDS
 from supplier_risk.reference import Reference
 from supplier_risk.summary import row_number
 from supplier_risk.tables import (
-    SLACK_COLUMNS,
-    Table,
+    all_rows,
     mark_extra_cells,
     normalise_header,
     open_table,
     record_cells,
 )
-from supplier_risk.validation import check_header, enum_errors, validate_frame
+from supplier_risk.validation import (
+    check_header,
+    enum_errors,
+    joined_messages,
+    validate_frame,
+)
 
 LABEL = "disrupted"
 LABEL_VALUES = ("0", "1")
@@ -64,7 +67,7 @@ def read_history(path: Path, reference: Reference) -> History:
         raise InputFileError(f"training file {path} is empty")
     try:
         table = open_table(path)
-        frame = _all_rows(table)
+        frame = all_rows(table)
     except InputFileError as exc:
         raise InputFileError(f"training file {path}: {exc}") from exc
     fmt = table.format
@@ -87,7 +90,7 @@ def read_history(path: Path, reference: Reference) -> History:
     cells = record_cells(frame, fields, fmt.delimiter)
     validated = validate_frame(cells, reference, require_as_of=True)
     label_text = cells[LABEL].str.strip()
-    errors = _joined(validated.errors, enum_errors(label_text, LABEL, LABEL_VALUES))
+    errors = joined_messages(validated.errors, enum_errors(label_text, LABEL, LABEL_VALUES))
     mark_extra_cells(frame, fmt, errors)
     keep = errors == ""
     invalid = [(int(i), str(errors[i])) for i in np.flatnonzero(~keep)]
@@ -104,18 +107,3 @@ def read_history(path: Path, reference: Reference) -> History:
         invalid_rows=invalid,
         ignored_columns=ignored,
     )
-
-
-def _all_rows(table: Table) -> pd.DataFrame:
-    """Return every data row of a table as one frame of str cells (header columns, slack)."""
-    parts = list(table.chunks())
-    if parts:
-        return pd.concat(parts, ignore_index=True)
-    width = len(table.format.header) + SLACK_COLUMNS
-    return pd.DataFrame({f"c{i}": pd.Series([], dtype=object) for i in range(width)})
-
-
-def _joined(first: ObjArray, second: ObjArray) -> ObjArray:
-    """Return per-row messages joined with '; ' ('' where both are '')."""
-    both = (first != "") & (second != "")
-    return np.asarray(np.where(both, first + "; " + second, first + second), dtype=object)

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from supplier_risk.errors import InputFileError
 from supplier_risk.scorer import Scorer
+from supplier_risk.validation import joined_messages
 
 OUTPUT_COLUMNS: tuple[str, ...] = ("probability", "risk_score", "band", "top_reasons", "error")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -373,13 +374,17 @@ def mark_extra_cells(chunk: pd.DataFrame, fmt: TableFormat, errors: ObjArray) ->
     extra = extra_cell_counts(chunk, width)
     # A CSV row grows when a cell holds an unquoted delimiter; a workbook's cells cannot.
     hint = " (an unquoted delimiter inside a cell?)" if fmt.kind == "csv" else ""
-    for i in np.flatnonzero(extra).tolist():
-        message = (
-            f"row: has {width + int(extra[i])} cells but the header names {width}, and the "
-            f"extra cells are not in the output{hint}"
-        )
-        errors[i] = message if errors[i] == "" else errors[i] + "; " + message
     flagged: NDArray[np.bool_] = extra > 0
+    if flagged.any():
+        messages = np.array(
+            [
+                f"row: has {width + cells} cells but the header names {width}, and the "
+                f"extra cells are not in the output{hint}"
+                for cells in extra[flagged].tolist()
+            ],
+            dtype=object,
+        )
+        errors[flagged] = joined_messages(errors[flagged], messages)
     return flagged
 
 
@@ -442,6 +447,15 @@ class TableSummary:
     bands: dict[str, int] = field(default_factory=dict)
 
 
+def all_rows(table: Table) -> pd.DataFrame:
+    """Return every data row of a table as one frame of str cells (header columns, slack)."""
+    parts = list(table.chunks())
+    if parts:
+        return pd.concat(parts, ignore_index=True)
+    width = len(table.format.header) + SLACK_COLUMNS
+    return pd.DataFrame({f"c{i}": pd.Series([], dtype=object) for i in range(width)})
+
+
 def read_table(data: bytes) -> pd.DataFrame:
     """Read a supplier list's bytes into str cells ('' for blank); columns as the header says.
 
@@ -452,11 +466,7 @@ def read_table(data: bytes) -> pd.DataFrame:
     """
     reader = open_table(data)
     width = len(reader.format.header)
-    parts = list(reader.chunks())
-    if parts:
-        frame = pd.concat(parts, ignore_index=True)
-    else:
-        frame = pd.DataFrame({f"c{i}": pd.Series([], dtype=object) for i in range(width)})
+    frame = all_rows(reader)
     extra = extra_cell_counts(frame, width)
     table = frame.iloc[:, :width].copy()
     table.columns = pd.Index(list(reader.format.header))

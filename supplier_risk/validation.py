@@ -74,6 +74,14 @@ def _shown(values: pd.Series) -> pd.Series:
     return "'" + text + "'"
 
 
+def joined_messages(
+    current: NDArray[np.object_] | pd.Series, added: NDArray[np.object_] | pd.Series | str
+) -> NDArray[np.object_]:
+    """Return each row's messages with ``added`` after them, '; ' between ('' where none)."""
+    both = (current != "") & (added != "")
+    return np.asarray(np.where(both, current + "; " + added, current + added), dtype=object)
+
+
 class _Errors:
     """Collects per-row messages."""
 
@@ -98,8 +106,7 @@ class _Errors:
         msg: pd.Series | str = message
         if values is not None:
             msg = message + " " + _shown(values[rows]) + suffix
-        current = self.messages[rows]
-        self.messages[rows] = np.where(current == "", msg, current + "; " + msg)
+        self.messages[rows] = joined_messages(self.messages[rows], msg)
 
 
 def _per_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
