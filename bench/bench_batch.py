@@ -27,12 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-MATERIALS = ("la_ce_oxide", "ndpr_oxide", "ndfeb_magnet", "ndfeb_magnet_heavy", "dy_oxide")
-MATERIALS += ("tb_metal", "ho_oxide", "y_oxide", "smco_magnet", "gd_oxide")
+MATERIALS = (
+    *("la_ce_oxide", "ndpr_oxide", "ndfeb_magnet", "ndfeb_magnet_heavy", "dy_oxide"),
+    *("tb_metal", "ho_oxide", "y_oxide", "smco_magnet", "gd_oxide"),
+)
 COUNTRIES = ("CN", "JP", "DE", "US", "AU", "MY", "FR", "KR", "EE", "IN")
 LICENCES = ("not_required", "general", "individual", "pending", "denied")
-END_USES = ("consumer_electronics", "industrial", "medical", "automotive", "renewable_energy")
-END_USES += ("semiconductor", "aerospace", "defense")
+END_USES = (
+    *("consumer_electronics", "industrial", "medical", "automotive", "renewable_energy"),
+    *("semiconductor", "aerospace", "defense"),
+)
 TYPES = ("established", "smaller", "intermediary")
 HEADER = (
     "supplier_id,supplier_name,material,origin_country,china_share,licence_type,end_use,"

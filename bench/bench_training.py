@@ -18,6 +18,7 @@ import os
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from supplier_risk.history import read_history
@@ -43,7 +44,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()}")
     verdicts = []
     with tempfile.TemporaryDirectory() as tmp:
-        histories = {
+        histories: dict[str, tuple[int, Callable[[Path], object]]] = {
             "domain simulator (seed 20261128)": (
                 20261128,
                 lambda p: write_history(SimulationConfig(rows=args.rows, seed=20261128), p),

@@ -144,7 +144,7 @@ def test_rescore_equals_score_to_the_last_bit(scorer: Scorer) -> None:
     rng = np.random.default_rng(5)
     # each row changes none, one or two of its inputs
     for _ in range(2):
-        column = rng.integers(0, base.shape[1], size=base.shape[0])
+        column = np.asarray(rng.integers(0, base.shape[1], size=base.shape[0]))
         keep = rng.random(base.shape[0]) < 0.3
         rows = np.flatnonzero(~keep)
         changed[rows, column[rows]] = other[rows, column[rows]]

@@ -35,7 +35,7 @@ SCENARIOS: list[str | None] = [
 
 BOUNDARY_DATES = [dt.date(2025, 4, 4), dt.date(2025, 11, 7), dt.date(2026, 11, 10)]
 
-records = st.builds(
+records: st.SearchStrategy[dict[str, Any]] = st.builds(
     dict,
     supplier_id=st.text("AB0123-", min_size=1, max_size=8),
     material=st.sampled_from(material_codes()),
@@ -90,7 +90,7 @@ def test_single_score_raises_for_unknown_scenario(single: SingleScorer, make_rec
 
 def _grid() -> list[SupplierRecord]:
     """Return records around every boundary the policy table draws."""
-    out = []
+    out: list[SupplierRecord] = []
     dates = [None, dt.date(2025, 4, 3), dt.date(2025, 12, 1), dt.date(2027, 11, 9)]
     dates += [dt.date(2027, 11, 10)]
     for material in ("ndfeb_magnet_heavy", "ho_oxide", "la_ce_oxide"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ KEY_FIELDS = {
     "china_share": ("china_share",),
     "rule_applied": ("rule_applied",),
 }
-OTHER_VALUES = {
+OTHER_VALUES: dict[str, Any] = {
     "material": "ho_oxide",
     "material_description": "holmium oxide",
     "control_list": "october_2025",

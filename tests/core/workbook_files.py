@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from tests.conftest import BASE_RECORD
 
@@ -16,7 +16,7 @@ CFB_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 """How an OLE compound file starts: a legacy .xls, or an encrypted .xlsx."""
 
 
-def workbook_bytes(rows: list[list[object]]) -> bytes:
+def workbook_bytes(rows: Sequence[Sequence[object]]) -> bytes:
     """Return a workbook whose first sheet holds ``rows``, as openpyxl writes it."""
     from openpyxl import Workbook
 
@@ -65,7 +65,7 @@ def text_in_number_cell() -> bytes:
 def flipped_sheet_bytes() -> bytes:
     """Return a workbook with bytes flipped inside the sheet's compressed data (zlib.error)."""
     # A big sheet: the flip lands in the deflate stream's blocks, not just in the CRC.
-    rows: list[list[object]] = [HEADER] + [[f"S-{i}", *ROW[1:-1], i] for i in range(300)]
+    rows: list[Sequence[object]] = [HEADER] + [[f"S-{i}", *ROW[1:-1], i] for i in range(300)]
     data = bytearray(workbook_bytes(rows))
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
         info = archive.getinfo(SHEET)

@@ -16,7 +16,7 @@ from supplier_risk.settings import Settings, default_model_path
 with warnings.catch_warnings():
     # Starlette asks for httpx2; the lock has httpx, which its test client still supports.
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+    from fastapi.testclient import TestClient as TestClient  # re-exported for the tests
 
 API_KEY = "test-key-0123456789"
 
@@ -45,7 +45,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def keyed_settings(model_copy: Path) -> Settings:
     """Return settings with one API key, on a model copy."""
-    return Settings(model_path=model_copy, api_keys=API_KEY)  # type: ignore[arg-type]
+    return Settings(model_path=model_copy, api_keys=API_KEY)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -68,12 +68,12 @@ def test_health_needs_key_when_not_open(keyed_settings: Settings) -> None:
 
 def test_key_is_checked_before_the_body_is_read(keyed_settings: Settings) -> None:
     app = create_app(keyed_settings)
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         raise AssertionError("the body was read before the key was checked")
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = _scope("/v1/score", [(b"content-type", b"application/json")])
@@ -144,14 +144,14 @@ def test_chunked_body_over_limit_is_413_without_reading_the_rest(
     app = create_app(small)
     chunk = b" " * 1000
     reads = 0
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         nonlocal reads
         reads += 1
         return {"type": "http.request", "body": chunk, "more_body": reads < 1000}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     async def run() -> None:
@@ -175,12 +175,12 @@ def test_a_caller_leaving_mid_body_is_no_error(
         [{"type": "http.request", "body": b'{"suppliers": [', "more_body": True}]
         + [{"type": "http.disconnect"}] * 3
     )
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return next(messages)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     async def run() -> None:

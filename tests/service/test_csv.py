@@ -188,7 +188,7 @@ def csv_as_workbook() -> bytes:
     sheet = book.active
     assert sheet is not None
     for line in CSV.strip().split("\n"):
-        cells: list[object] = line.split(",")
+        cells: list[object] = [*line.split(",")]
         sheet.append([*cells[:-1], float(str(cells[-1]))] if cells[0] != "supplier_id" else cells)
     upload = io.BytesIO()
     book.save(upload)

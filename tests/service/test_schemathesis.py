@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -63,5 +64,5 @@ def started() -> Iterator[None]:
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_conforms_to_its_openapi(case: schemathesis.Case) -> None:
+def test_api_conforms_to_its_openapi(case: schemathesis.Case[Any]) -> None:
     case.call_and_validate(checks=CHECKS)
