@@ -15,7 +15,7 @@ from supplier_risk.features import FEATURE_NAMES, MONOTONE
 from supplier_risk.model_file import finalise_document, parse_model
 from supplier_risk.record import LICENCE_ORDER, SupplierRecord
 from supplier_risk.scorer import Scorer
-from supplier_risk.scoring import LoadedModel
+from supplier_risk.scoring import LoadedModel, sigmoid
 from tests.conftest import TODAY
 from tests.invariants import GRID, monotone_violations
 
@@ -208,3 +208,9 @@ def test_score_records_follows_licence_order(scorer: Scorer, make_record: Make) 
 
 def test_feature_names_match_the_file(scorer: Scorer) -> None:
     assert tuple(f.name for f in scorer.model.file.features) == FEATURE_NAMES
+
+
+def test_baseline_probability_is_what_zero_contributions_score(scorer: Scorer) -> None:
+    # The baseline went through its own formula once and sat one bit off every score's sigmoid.
+    model = scorer.model
+    assert model.baseline_probability == float(sigmoid(np.array([model.intercept]))[0])
