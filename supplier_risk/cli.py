@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from supplier_risk import __version__
 from supplier_risk.errors import (
     InputFileError,
     ReferenceDataError,
@@ -39,6 +40,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"supplier-risk {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Score rare-earth suppliers for the risk of disruption by China's export controls."""
 
 
 def _fail(message: str, code: int) -> typer.Exit:

@@ -54,3 +54,11 @@ def test_a_bad_setting_names_the_variable_the_value_and_what_is_wrong(
         result.output
     )
     assert "Traceback" not in result.output
+
+
+def test_version_prints_the_package_version() -> None:
+    from supplier_risk import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"supplier-risk {__version__}\n"
