@@ -52,7 +52,8 @@ LICENCE_DENIED = LICENCE_ORDER.index("denied")
 LICENCE_NOT_REQUIRED = LICENCE_ORDER.index("not_required")
 LICENCE_GENERAL = LICENCE_ORDER.index("general")
 CONTROLLED_NEEDS_LICENCE = "controlled_export_needs_licence"
-"""Built-in rule: exports of a controlled material from China need a licence (Announcement 18)."""
+"""Built-in rule: exports of a controlled material from China need a licence (Announcement No. 18
+for the April 2025 list; No. 57 for the October 2025 list when the table has it in force)."""
 MISSING_CODE = -1
 
 IntArray = NDArray[np.int64]
