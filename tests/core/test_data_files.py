@@ -162,3 +162,12 @@ def test_an_end_use_is_not_rated_on_a_suspended_rule_alone() -> None:
     )
     why = {row["code"]: row["why"] for row in document["end_uses"]}
     assert "DOMAIN.md 'Licences'" in why["semiconductor"]
+
+
+def test_the_lapse_scenario_states_the_extraterritorial_threshold_and_reach() -> None:
+    # DOMAIN.md: a foreign-made magnet needs a licence when Chinese-origin rare earths are at
+    # least 0.1% of it; the feature path applies it to controlled magnets only.
+    book = load_scenarios()
+    description = book.get("suspension_lapses").description
+    assert "at least 0.1%" in description
+    assert "controlled rare earth" in description
