@@ -20,7 +20,8 @@ BUFFER_TARGETS: tuple[float, ...] = (30, 45, 60, 90, 120, 180, 270, 365, 540, 73
 ALTERNATE_STEPS: tuple[int, ...] = (1, 2, 3, 5, 10)
 CHINA_SHARE_TARGETS: tuple[float, ...] = (0.9, 0.75, 0.5, 0.25, 0.1, 0.0)
 LICENCE_TARGETS: tuple[str, ...] = ("pending", "individual", "general")
-"""Lower licence statuses a buyer can work towards; 'not_required' is reached by China share."""
+"""Lower licence statuses a buyer can work towards; 'not_required' is reached by China share.
+'general' only from the day the policy table says the first general licences were granted."""
 
 
 RECOURSE_FIELDS: tuple[str, ...] = (
@@ -45,8 +46,13 @@ class Candidates:
         return int(self.row.shape[0])
 
 
-def recourse_candidates(columns: RecordColumns, china_share: NDArray[np.float64]) -> Candidates:
-    """Return the changes worth trying for each record, ordered by record, field, then nearness."""
+def recourse_candidates(
+    columns: RecordColumns, china_share: NDArray[np.float64], general_granted: NDArray[np.bool_]
+) -> Candidates:
+    """Return the changes worth trying for each record, ordered by record, field, then nearness.
+
+    ``general_granted`` says, per record, whether general licences existed on its date.
+    """
     n = len(columns)
     alternates = np.where(np.isnan(columns.alternates), 0.0, columns.alternates)
     buffer = np.array(BUFFER_TARGETS, dtype=np.float64)
@@ -67,7 +73,9 @@ def recourse_candidates(columns: RecordColumns, china_share: NDArray[np.float64]
         [
             columns.buffer_days[:, None] < buffer,
             alternates[:, None] + steps <= 1000,
-            columns.licence[:, None] > licence,
+            # Before the first general licences (DOMAIN.md: 2025-12-02) none could be had.
+            (columns.licence[:, None] > licence)
+            & ((licence != LICENCE_ORDER.index("general")) | general_granted[:, None]),
             china_share[:, None] > share,
         ]
     )

@@ -52,7 +52,8 @@ LICENCE_DENIED = LICENCE_ORDER.index("denied")
 LICENCE_NOT_REQUIRED = LICENCE_ORDER.index("not_required")
 LICENCE_GENERAL = LICENCE_ORDER.index("general")
 CONTROLLED_NEEDS_LICENCE = "controlled_export_needs_licence"
-"""Built-in rule: exports of a controlled material from China need a licence (Announcement 18)."""
+"""Built-in rule: exports of a controlled material from China need a licence (Announcement No. 18
+for the April 2025 list; No. 57 for the October 2025 list when the table has it in force)."""
 MISSING_CODE = -1
 
 IntArray = NDArray[np.int64]
@@ -269,6 +270,14 @@ def _per_row(
     return out
 
 
+def general_licences_granted(as_of: DateArray, reference: Reference) -> NDArray[np.bool_]:
+    """Return, per day, whether general licences had been granted by then."""
+    licences = reference.policy.general_licences
+    if licences is None:  # a policy table that does not say: nothing to hold against a record
+        return np.ones(as_of.shape, dtype=bool)
+    return np.asarray(as_of >= np.datetime64(licences.first_granted, "D"), dtype=bool)
+
+
 def _note_early_general_licences(
     columns: RecordColumns, as_of: NDArray[np.datetime64], reference: Reference, notes: ObjArray
 ) -> None:
@@ -280,7 +289,7 @@ def _note_early_general_licences(
     if policy.general_licences is None:  # a policy table that does not say
         return
     first = policy.general_licences.first_granted
-    early = (columns.licence == LICENCE_GENERAL) & (as_of < np.datetime64(first, "D"))
+    early = (columns.licence == LICENCE_GENERAL) & ~general_licences_granted(as_of, reference)
     note = (
         f"licence_type general with as_of before {first.isoformat()}, when the first general "
         f"licences were granted (policy table {policy.version}): check the record"

@@ -53,6 +53,7 @@ _LICENCE_INDEX = {v: i for i, v in enumerate(LICENCE_ORDER)}
 _END_USE_INDEX = {v: i for i, v in enumerate(END_USES)}
 _TYPE_INDEX = {v: i for i, v in enumerate(SUPPLIER_TYPE_ORDER)}
 _LICENCE_TARGET_CODES = tuple(_LICENCE_INDEX[name] for name in LICENCE_TARGETS)
+_GENERAL = _LICENCE_INDEX["general"]
 _SHARE = FEATURE_NAMES.index("china_share")
 _LICENCE = FEATURE_NAMES.index("licence_type")
 _CONTROLLED = FEATURE_NAMES.index("controlled")
@@ -122,6 +123,9 @@ class PolicyOutcomes:
         for rule in policy.rules:
             named.update(rule.destination_countries)
         self._countries = frozenset(named)
+        licences = policy.general_licences
+        self.general_from = licences.first_granted if licences is not None else None
+        """the day the first general licences were granted, if the table says"""
         self._cache: dict[tuple[Any, ...], Outcome] = {}
         self.target_buckets = tuple(self.share_bucket(t) for t in CHINA_SHARE_TARGETS)
         """The China-share bucket of each of CHINA_SHARE_TARGETS."""
@@ -421,8 +425,11 @@ class SingleScorer:
         # One changed row serves every candidate of a field: each sets all it changes.
         head, tail = key[:_KEY_LICENCE], key[_KEY_LICENCE + 1 :]
         changed_row = row.copy()
+        # Before the first general licences none could be had (as recourse_candidates).
+        general_from = outcomes.general_from
+        no_general = general_from is not None and inputs.day < general_from
         for code in _LICENCE_TARGET_CODES:
-            if inputs.licence > code:
+            if inputs.licence > code and not (no_general and code == _GENERAL):
                 outcome = outcomes.cached((*head, code, *tail))
                 if outcome is None:
                     outcome = outcomes.outcome(inputs._replace(licence=code))

@@ -104,6 +104,8 @@ APPROVAL_FACTOR_BY_END_USE = {
 # General licences from 2025-12-02, large established exporters first (DOMAIN.md); assumption
 # on the share of licensed flows they cover.
 GENERAL_LICENCE_FROM = "2025-12-02"
+# MOFCOM notice of 2026-01-06: no dual-use exports to Japanese military users (DOMAIN.md).
+JAPAN_MILITARY_BAN_FROM = "2026-01-06"
 GENERAL_SHARE = {"established": 0.45, "smaller": 0.05, "intermediary": 0.03}
 # Assumption: shares of licence status among licensed flows that are not general.
 PENDING_SHARE_EARLY = 0.45  # backlog while approvals ran at about 25% (spring 2025)
@@ -249,7 +251,7 @@ def simulate(config: SimulationConfig, reference: Reference | None = None) -> pd
     military = end_use == "defense"
     banned = military & (
         (destination == "US")
-        | ((destination == "JP") & (as_of >= np.datetime64("2026-01-06", "D")))
+        | ((destination == "JP") & (as_of >= np.datetime64(JAPAN_MILITARY_BAN_FROM, "D")))
     )
     licence = np.where(banned & (licence != "not_required"), "denied", licence).astype(object)
 

@@ -9,6 +9,7 @@ import pytest
 from supplier_risk.explain import BUFFER_TARGETS, MAX_REASONS, REASON_MIN_LOGIT
 from supplier_risk.record import SupplierRecord
 from supplier_risk.scorer import Scorer
+from supplier_risk.single import SingleScorer
 from tests.conftest import TODAY
 
 Make = Callable[..., SupplierRecord]
@@ -63,3 +64,22 @@ def test_recourse_changes_one_actionable_field_each(scorer: Scorer, make_record:
         assert set(option["change"]) <= {
             "inventory_buffer_days", "alternate_suppliers", "licence_type", "china_share",
         }  # fmt: skip
+
+
+@pytest.mark.parametrize(("as_of", "offered"), [("2025-12-01", False), ("2025-12-02", True)])
+def test_recourse_offers_a_general_licence_only_once_general_licences_existed(
+    scorer: Scorer, make_record: Make, as_of: str, offered: bool
+) -> None:
+    # DOMAIN.md: the first general licences were granted on 2025-12-02; before that day a
+    # buyer could not move a supplier onto one, and a record claiming one is asked to be checked.
+    record = make_record(
+        material="dy_oxide", origin_country="CN", licence_type="individual", as_of=as_of,
+        inventory_buffer_days=60, alternate_suppliers=0, supplier_type="established",
+    )  # fmt: skip
+    batch = scorer.score_records([record], TODAY)[0]
+    single = SingleScorer(scorer).score(record, TODAY)
+    for result in (batch, single):
+        licences = [
+            o["change"]["licence_type"] for o in result["recourse"] if "licence_type" in o["change"]
+        ]
+        assert ("general" in licences) is offered, result["recourse"]

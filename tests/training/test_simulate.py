@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import inspect
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from supplier_risk.history import LABEL
 from supplier_risk.record import RECORD_FIELDS
-from training import simulate
+from supplier_risk.reference import load_reference
+from training import shipments, simulate
 from training.simulate import SimulationConfig, write_history
 
 
@@ -92,3 +95,25 @@ def test_every_simulator_parameter_cites_domain_or_says_assumption() -> None:
         if not re.search(r"DOMAIN\.md|CONTRACT\.md|[Aa]ssumption|issue 3", "\n".join(cited)):
             missing.append(name)
     assert missing == []
+
+
+def test_simulator_dates_are_the_policy_tables() -> None:
+    # The simulator writes these dates out (DOMAIN.md); the scorer reads them from the policy
+    # table: a history labelled on other dates would teach the model the wrong switch-overs.
+    policy = load_reference().policy
+    assert policy.general_licences is not None
+    assert (
+        dt.date.fromisoformat(simulate.GENERAL_LICENCE_FROM)
+        == policy.general_licences.first_granted
+    )
+    japan = next(r for r in policy.rules if r.name == "japan_military_end_use_ban")
+    assert dt.date.fromisoformat(simulate.JAPAN_MILITARY_BAN_FROM) == japan.in_force
+    assert (
+        dt.date.fromisoformat(simulate.APPROVAL_CURVE[0][0])
+        == policy.list_named("april_2025").in_force
+    )
+    april = np.datetime64(policy.list_named("april_2025").in_force, "D")
+    assert np.datetime64(simulate.SLOWDOWN[0], "D") == april
+    # The second generator writes its dates out on purpose, from the same DOMAIN.md facts.
+    assert april == shipments.APRIL_LIST_FROM
+    assert np.datetime64(policy.general_licences.first_granted, "D") == shipments.GENERAL_FROM
