@@ -21,7 +21,8 @@ ALTERNATE_STEPS: tuple[int, ...] = (1, 2, 3, 5, 10)
 CHINA_SHARE_TARGETS: tuple[float, ...] = (0.9, 0.75, 0.5, 0.25, 0.1, 0.0)
 LICENCE_TARGETS: tuple[str, ...] = ("pending", "individual", "general")
 """Lower licence statuses a buyer can work towards; 'not_required' is reached by China share.
-'general' only from the day the policy table says the first general licences were granted."""
+'general' only from the day the policy table says the first general licences were granted, and
+only for the supplier types it says can hold one."""
 
 
 RECOURSE_FIELDS: tuple[str, ...] = (
@@ -47,11 +48,12 @@ class Candidates:
 
 
 def recourse_candidates(
-    columns: RecordColumns, china_share: NDArray[np.float64], general_granted: NDArray[np.bool_]
+    columns: RecordColumns, china_share: NDArray[np.float64], general: NDArray[np.bool_]
 ) -> Candidates:
     """Return the changes worth trying for each record, ordered by record, field, then nearness.
 
-    ``general_granted`` says, per record, whether general licences existed on its date.
+    ``general`` says, per record, whether its supplier could hold a general licence on its date
+    (features.general_licence_within_reach).
     """
     n = len(columns)
     alternates = np.where(np.isnan(columns.alternates), 0.0, columns.alternates)
@@ -73,9 +75,10 @@ def recourse_candidates(
         [
             columns.buffer_days[:, None] < buffer,
             alternates[:, None] + steps <= 1000,
-            # Before the first general licences (DOMAIN.md: 2025-12-02) none could be had.
+            # None could be had before the first were granted (DOMAIN.md: 2025-12-02), nor by
+            # smaller firms and traders: they stayed on individual licences.
             (columns.licence[:, None] > licence)
-            & ((licence != LICENCE_ORDER.index("general")) | general_granted[:, None]),
+            & ((licence != LICENCE_ORDER.index("general")) | general[:, None]),
             china_share[:, None] > share,
         ]
     )

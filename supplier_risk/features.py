@@ -278,6 +278,21 @@ def general_licences_granted(as_of: DateArray, reference: Reference) -> NDArray[
     return np.asarray(as_of >= np.datetime64(licences.first_granted, "D"), dtype=bool)
 
 
+def general_licence_within_reach(
+    as_of: DateArray, supplier_type: NDArray[np.float64], reference: Reference
+) -> NDArray[np.bool_]:
+    """Return, per record, whether its supplier could hold a general licence on its date.
+
+    ``supplier_type`` holds the codes as scored (defaults filled), as the feature matrix has them.
+    """
+    granted = general_licences_granted(as_of, reference)
+    licences = reference.policy.general_licences
+    if licences is None:
+        return granted
+    holders = [SUPPLIER_TYPE_ORDER.index(t) for t in licences.holders]
+    return granted & np.isin(supplier_type, holders)
+
+
 def _note_early_general_licences(
     columns: RecordColumns, as_of: NDArray[np.datetime64], reference: Reference, notes: ObjArray
 ) -> None:

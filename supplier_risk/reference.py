@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from supplier_risk.errors import ReferenceDataError, first_problem
 from supplier_risk.json_file import parse_json
 from supplier_risk.policy_check import check_policy
-from supplier_risk.record import END_USES
+from supplier_risk.record import END_USES, SupplierType
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -138,9 +138,11 @@ class Rule(Dated):
 
 
 class GeneralLicences(_Strict):
-    """When general licences were first granted."""
+    """When general licences were first granted, and to which kinds of supplier."""
 
     first_granted: dt.date
+    holders: tuple[SupplierType, ...] = tuple(SupplierType)
+    """the supplier types that can obtain one: recourse offers a general licence to no other"""
     note: str = ""
 
 

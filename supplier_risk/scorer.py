@@ -30,7 +30,7 @@ from supplier_risk.features import (
     RecordColumns,
     columns_from_records,
     derive_features,
-    general_licences_granted,
+    general_licence_within_reach,
 )
 from supplier_risk.reason_keys import context_codes, term_keys
 from supplier_risk.record import (
@@ -310,8 +310,12 @@ class Scorer:
         n = len(scored.columns)
         out = ["[]"] * n
         china_share = scored.features.matrix[:, _COL["china_share"]]
-        granted = general_licences_granted(scored.features.as_of, scored.reference)
-        candidates = recourse_candidates(scored.columns, china_share, granted)
+        general = general_licence_within_reach(
+            scored.features.as_of,
+            scored.features.matrix[:, _COL["supplier_type"]],
+            scored.reference,
+        )
+        candidates = recourse_candidates(scored.columns, china_share, general)
         # A supplier already in the lowest band has no lower band to reach.
         can_lower = (scored.scores.band > 0)[candidates.row]
         if not can_lower.all():

@@ -126,6 +126,9 @@ class PolicyOutcomes:
         licences = policy.general_licences
         self.general_from = licences.first_granted if licences is not None else None
         """the day the first general licences were granted, if the table says"""
+        holders = licences.holders if licences is not None else SUPPLIER_TYPE_ORDER
+        self.general_holders = frozenset(SUPPLIER_TYPE_ORDER.index(t) for t in holders)
+        """the supplier type codes that can hold a general licence"""
         self._cache: dict[tuple[Any, ...], Outcome] = {}
         self.target_buckets = tuple(self.share_bucket(t) for t in CHINA_SHARE_TARGETS)
         """The China-share bucket of each of CHINA_SHARE_TARGETS."""
@@ -425,9 +428,12 @@ class SingleScorer:
         # One changed row serves every candidate of a field: each sets all it changes.
         head, tail = key[:_KEY_LICENCE], key[_KEY_LICENCE + 1 :]
         changed_row = row.copy()
-        # Before the first general licences none could be had (as recourse_candidates).
+        # Before the first general licences none could be had, nor by every kind of supplier
+        # (as recourse_candidates).
         general_from = outcomes.general_from
-        no_general = general_from is not None and inputs.day < general_from
+        no_general = (
+            general_from is not None and inputs.day < general_from
+        ) or inputs.supplier_type not in outcomes.general_holders
         for code in _LICENCE_TARGET_CODES:
             if inputs.licence > code and not (no_general and code == _GENERAL):
                 outcome = outcomes.cached((*head, code, *tail))

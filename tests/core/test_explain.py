@@ -83,3 +83,26 @@ def test_recourse_offers_a_general_licence_only_once_general_licences_existed(
             o["change"]["licence_type"] for o in result["recourse"] if "licence_type" in o["change"]
         ]
         assert ("general" in licences) is offered, result["recourse"]
+
+
+@pytest.mark.parametrize(
+    ("supplier_type", "offered"),
+    [("established", True), (None, True), ("smaller", False), ("intermediary", False)],
+)
+def test_recourse_offers_a_general_licence_only_to_supplier_types_that_can_hold_one(
+    scorer: Scorer, make_record: Make, supplier_type: str | None, offered: bool
+) -> None:
+    # DOMAIN.md 'Licences': smaller firms and traders stayed on individual licences, so moving
+    # one of them onto a general licence is no change a buyer can make (a missing type is
+    # scored as established, and so is offered one).
+    record = make_record(
+        material="dy_oxide", origin_country="CN", licence_type="individual", as_of="2026-06-01",
+        inventory_buffer_days=60, alternate_suppliers=0, supplier_type=supplier_type,
+    )  # fmt: skip
+    batch = scorer.score_records([record], TODAY)[0]
+    single = SingleScorer(scorer).score(record, TODAY)
+    for result in (batch, single):
+        licences = [
+            o["change"]["licence_type"] for o in result["recourse"] if "licence_type" in o["change"]
+        ]
+        assert ("general" in licences) is offered, result["recourse"]
