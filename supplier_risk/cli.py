@@ -271,3 +271,7 @@ def main() -> None:
     except SupplierRiskError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(EXIT_UNREADABLE)
+
+
+if __name__ == "__main__":  # python -m supplier_risk.cli, as the console script
+    main()

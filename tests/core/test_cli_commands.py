@@ -62,3 +62,16 @@ def test_version_prints_the_package_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output == f"supplier-risk {__version__}\n"
+
+
+@pytest.mark.parametrize("module", ["supplier_risk", "supplier_risk.cli"])
+def test_the_cli_runs_as_a_module(module: str) -> None:
+    import subprocess
+    import sys
+
+    from supplier_risk import __version__
+
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--version"], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, f"supplier-risk {__version__}\n"), done.stderr
