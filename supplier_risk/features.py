@@ -178,6 +178,11 @@ class _DayPolicy:
     """the assumption that a rule does not apply, or None"""
 
 
+DOMESTIC_NOTE = (
+    "origin_country and destination_country CN: a sale inside China, which China's export "
+    "controls do not cover; scored as not controlled, with the licence_type given"
+)
+
 MAX_CACHED_DAYS = 20_000
 """Day x destination entries kept per reference; about 27 years of days for one destination."""
 
@@ -341,6 +346,11 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
         (day_index, columns.material),
     )
     policy_note = general.notes[day_index, columns.material]
+    # A sale from China to a buyer in China is no export: no list, rule or note reaches it.
+    domestic = origin_cn & (destination == "CN")
+    if domestic.any():
+        controlled = controlled & ~domestic
+        policy_note[domestic] = DOMESTIC_NOTE
     end_use_rank_of = np.array([reference.sensitivity_rank(e) for e in END_USES], dtype=np.int64)
     end_use_rank = end_use_rank_of[columns.end_use]
 

@@ -122,7 +122,7 @@ class PolicyOutcomes:
         named = set(policy.targeted_destinations())
         for rule in policy.rules:
             named.update(rule.destination_countries)
-        self._countries = frozenset(named)
+        self._countries = frozenset({*named, "CN"})  # CN to CN is a domestic sale
         licences = policy.general_licences
         self.general_from = licences.first_granted if licences is not None else None
         """the day the first general licences were granted, if the table says"""

@@ -10,6 +10,7 @@ import pytest
 
 from supplier_risk.features import (
     CONTROLLED_NEEDS_LICENCE,
+    DOMESTIC_NOTE,
     FEATURE_NAMES,
     Features,
     columns_from_records,
@@ -136,6 +137,34 @@ def test_derive_features_raises_stale_licence_for_controlled_chinese_export(
     assert LICENCE_ORDER[int(value(features, "licence_type"))] == "individual"
     assert features.rule_applied[0] == CONTROLLED_NEEDS_LICENCE
     assert LICENCE_ORDER[int(features.licence_given[0])] == "not_required"
+
+
+@pytest.mark.parametrize(
+    ("origin", "destination", "controlled", "licence"),
+    [
+        ("CN", "CN", False, "not_required"),  # a sale inside China is no export
+        ("CN", "DE", True, "individual"),
+        ("CN", None, True, "individual"),
+        # a Japanese maker's Chinese rare earths were exported to it, under the controls
+        ("JP", "CN", True, "not_required"),
+    ],
+)
+def test_derive_features_leaves_a_sale_inside_china_outside_the_export_controls(
+    reference: Reference,
+    make_record: Make,
+    origin: str,
+    destination: str | None,
+    controlled: bool,
+    licence: str,
+) -> None:
+    record = make_record(
+        material="dy_oxide", origin_country=origin, china_share=1.0, licence_type="not_required",
+        end_use="defense", destination_country=destination, as_of=dt.date(2026, 11, 20),
+    )  # fmt: skip
+    features = derive(reference, record)
+    assert bool(value(features, "controlled")) is controlled
+    assert LICENCE_ORDER[int(value(features, "licence_type"))] == licence
+    assert (features.policy_note[0] == DOMESTIC_NOTE) is (origin == destination == "CN")
 
 
 @pytest.mark.parametrize(("destination", "licence"), [("US", "denied"), ("DE", "individual")])

@@ -97,7 +97,7 @@ def _grid() -> list[SupplierRecord]:
         for origin in ("CN", "JP"):
             for share in (None, 0.0, 0.0005, 0.001, 0.6):
                 for licence in LICENCE_ORDER:
-                    for destination in (None, "JP", "US", "DE"):
+                    for destination in (None, "JP", "US", "DE", "CN"):
                         for as_of in dates:
                             data = {
                                 "supplier_id": f"G{len(out)}",
