@@ -16,6 +16,10 @@ from supplier_risk.json_file import parse_json
 
 FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 50 * 1024 * 1024
+MAX_LOG_ODDS = 1000.0
+"""Largest intercept or table value, in log-odds, either sign. A trained model stays below 50;
+beyond 37 a probability is 0 or 1 to the last bit, and numbers near the float limit overflow
+scoring's sums and exponentials: a file that loaded, then failed on every record."""
 
 
 class _Strict(BaseModel):
@@ -69,6 +73,13 @@ class Term(_Strict):
                     f"term {self.name}: needs a {len(self.edges[0]) + 1} x "
                     f"{len(self.edges[1]) + 1} table of values"
                 )
+        cells = (v for r in rows for v in (r if isinstance(r, tuple) else (r,)))
+        worst = max(map(abs, cells), default=0.0)
+        if worst > MAX_LOG_ODDS:
+            raise ValueError(
+                f"term {self.name}: values are log-odds from -{MAX_LOG_ODDS:g} to "
+                f"{MAX_LOG_ODDS:g}; got {worst:g}"
+            )
         return self
 
 
@@ -115,7 +126,11 @@ class ModelFile(_Strict):
     training: TrainingInfo
     reference_versions: dict[str, str]
     features: tuple[FeatureSpec, ...]
-    intercept: float = Field(description="log-odds of the baseline (average training record)")
+    intercept: float = Field(
+        ge=-MAX_LOG_ODDS,
+        le=MAX_LOG_ODDS,
+        description="log-odds of the baseline (average training record)",
+    )
     terms: tuple[Term, ...]
     bands: Bands
     metrics: dict[str, dict[str, float]]

@@ -134,7 +134,8 @@ class LoadedModel:
         self.thresholds = np.asarray(model.bands.thresholds, dtype=np.float64)
         self.thresholds_list = list(model.bands.thresholds)
         self.band_labels: tuple[str, ...] = model.bands.labels
-        self.baseline_probability = 1.0 / (1.0 + math.exp(-self.intercept))
+        # As every probability is computed: a record whose terms add up to 0 gets exactly this.
+        self.baseline_probability = sigmoid_one(self.intercept)
         self.exact_sums = sums_are_exact(self.intercept, [t.values for t in self.terms])
         """whether NumPy's sum of a row gives math.fsum's answer (see SUM_GRID)"""
 
