@@ -9,9 +9,17 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 
-from supplier_risk.errors import ModelFileError, first_problem
+from supplier_risk.errors import ModelFileError
 from supplier_risk.json_file import parse_json
 
 FORMAT_VERSION = 1
@@ -23,6 +31,8 @@ scoring's sums and exponentials: a file that loaded, then failed on every record
 
 
 class _Strict(BaseModel):
+    # Numbers are StrictFloat and StrictInt: the text "0.25" or true is no number in a model
+    # file, and models/model.schema.json (type number) refuses what the loader would accept.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -50,8 +60,8 @@ class Term(_Strict):
 
     name: str
     features: tuple[str, ...] = Field(min_length=1, max_length=2)
-    edges: tuple[tuple[float, ...], ...]
-    values: tuple[float, ...] | tuple[tuple[float, ...], ...]
+    edges: tuple[tuple[StrictFloat, ...], ...]
+    values: tuple[StrictFloat, ...] | tuple[tuple[StrictFloat, ...], ...]
 
     @model_validator(mode="after")
     def _check_shape(self) -> Term:
@@ -87,7 +97,7 @@ class Bands(_Strict):
     """Probability thresholds between the risk bands."""
 
     labels: tuple[str, ...] = ("low", "medium", "high", "critical")
-    thresholds: tuple[float, ...] = (0.10, 0.25, 0.50)
+    thresholds: tuple[StrictFloat, ...] = (0.10, 0.25, 0.50)
 
     @model_validator(mode="after")
     def _check(self) -> Bands:
@@ -103,17 +113,17 @@ class Bands(_Strict):
 class TrainingInfo(_Strict):
     """What the model was trained on and how."""
 
-    rows: int
-    held_out_rows: int
+    rows: StrictInt
+    held_out_rows: StrictInt
     data_sha256: str
     as_of_min: str
     as_of_max: str
-    positive_rate: float
+    positive_rate: StrictFloat
     source: str
     estimator: str
     params: dict[str, Any] = {}
     trained_at: str
-    seconds: float | None = None
+    seconds: StrictFloat | None = None
 
 
 class ModelFile(_Strict):
@@ -126,14 +136,14 @@ class ModelFile(_Strict):
     training: TrainingInfo
     reference_versions: dict[str, str]
     features: tuple[FeatureSpec, ...]
-    intercept: float = Field(
+    intercept: StrictFloat = Field(
         ge=-MAX_LOG_ODDS,
         le=MAX_LOG_ODDS,
         description="log-odds of the baseline (average training record)",
     )
     terms: tuple[Term, ...]
     bands: Bands
-    metrics: dict[str, dict[str, float]]
+    metrics: dict[str, dict[str, StrictFloat]]
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
     @model_validator(mode="after")
@@ -189,7 +199,16 @@ def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
     try:
         return ModelFile.model_validate(document)
     except ValidationError as exc:
-        raise ModelFileError(f"{source}: {first_problem(exc.errors())}") from exc
+        raise ModelFileError(f"{source}: {_problem(exc)}") from exc
+
+
+def _problem(exc: ValidationError) -> str:
+    """Return the deepest of pydantic's errors as 'where: what', without union member names."""
+    # A table cell that is no number fails both shapes Term.values may have, a list and a list
+    # of lists; the deeper error names the cell (terms.7.values.1.2), the other only its row.
+    error = max(exc.errors(), key=lambda e: len(e["loc"]))
+    where = ".".join(str(p) for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+    return f"{where}: {error['msg']}"
 
 
 def load_model_file(path: Path) -> ModelFile:

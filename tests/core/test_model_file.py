@@ -140,6 +140,17 @@ def _pair_term(doc: dict[str, Any]) -> dict[str, Any]:
         (lambda d: d["bands"].update(thresholds=[0.5, 0.25, 0.1]), r"strictly increasing"),
         (lambda d: d["bands"].update(thresholds=[0.1, 0.5]), r"one more label than thresholds"),
         (lambda d: d.update(metrics={"held_out": {"roc_auc": "good"}}), r"metrics\.held_out"),
+        # Numbers are JSON numbers, as models/model.schema.json says: no text, no true/false.
+        (
+            lambda d: _first_term(d)["values"].__setitem__(1, "0.5"),
+            r"terms\.0\.values\.1: .*number",
+        ),
+        (lambda d: _pair_term(d)["values"][1].__setitem__(2, "0.5"), r"values\.1\.2: .*number"),
+        (lambda d: _first_term(d)["edges"][0].__setitem__(0, True), r"terms\.0\.edges\.0\.0"),
+        (lambda d: d.update(intercept="-2.1"), r"^model file: intercept: .*valid number"),
+        (lambda d: d["bands"].update(thresholds=["0.1", 0.25, 0.5]), r"bands\.thresholds\.0"),
+        (lambda d: d["training"].update(rows="160000"), r"training\.rows: .*valid integer"),
+        (lambda d: d["metrics"]["held_out"].update(roc_auc="0.8"), r"metrics\.held_out\.roc_auc"),
     ],
 )
 def test_parse_model_refuses_wrong_shape(document: dict[str, Any], change: Any, match: str) -> None:
