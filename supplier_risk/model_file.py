@@ -24,6 +24,8 @@ from supplier_risk.json_file import parse_json
 
 FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 50 * 1024 * 1024
+BAND_LABELS = ("low", "medium", "high", "critical")
+"""The bands of CONTRACT.md section 4, lowest first; the model file keeps only the thresholds."""
 MAX_LOG_ODDS = 1000.0
 """Largest intercept or table value, in log-odds, either sign. A trained model stays below 50;
 beyond 37 a probability is 0 or 1 to the last bit, and numbers near the float limit overflow
@@ -96,11 +98,18 @@ class Term(_Strict):
 class Bands(_Strict):
     """Probability thresholds between the risk bands."""
 
-    labels: tuple[str, ...] = ("low", "medium", "high", "critical")
+    labels: tuple[str, ...] = BAND_LABELS
     thresholds: tuple[StrictFloat, ...] = (0.10, 0.25, 0.50)
 
     @model_validator(mode="after")
     def _check(self) -> Bands:
+        # Callers match on these words, and the summary counts rows by label: other or repeated
+        # labels were served as they stood, and a repeated one emptied the counts of its bands.
+        if self.labels != BAND_LABELS:
+            raise ValueError(
+                f"bands: labels must be {list(BAND_LABELS)}, as the contract names them; "
+                f"got {list(self.labels)}"
+            )
         if len(self.labels) != len(self.thresholds) + 1:
             raise ValueError("bands: one more label than thresholds is required")
         if list(self.thresholds) != sorted(set(self.thresholds)) or not all(

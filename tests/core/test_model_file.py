@@ -139,6 +139,15 @@ def _pair_term(doc: dict[str, Any]) -> dict[str, Any]:
         (lambda d: d.update(extra=1), r"extra: Extra inputs are not permitted"),
         (lambda d: d["bands"].update(thresholds=[0.5, 0.25, 0.1]), r"strictly increasing"),
         (lambda d: d["bands"].update(thresholds=[0.1, 0.5]), r"one more label than thresholds"),
+        (
+            lambda d: d["bands"].update(labels=["low", "low", "high", "high"]),
+            r"labels must be \['low', 'medium', 'high', 'critical'\], as the contract names them; "
+            r"got \['low', 'low', 'high', 'high'\]",
+        ),
+        (
+            lambda d: d["bands"].update(labels=["green", "red"], thresholds=[0.3]),
+            r"labels must be \['low', 'medium', 'high', 'critical'\]",
+        ),
         (lambda d: d.update(metrics={"held_out": {"roc_auc": "good"}}), r"metrics\.held_out"),
         # Numbers are JSON numbers, as models/model.schema.json says: no text, no true/false.
         (
