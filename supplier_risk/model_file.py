@@ -158,10 +158,22 @@ class ModelFile(_Strict):
     @model_validator(mode="after")
     def _check_features(self) -> ModelFile:
         names = {f.name for f in self.features}
+        seen: set[frozenset[str]] = set()
         for term in self.terms:
             unknown = [f for f in term.features if f not in names]
             if unknown:
                 raise ValueError(f"term {term.name} uses undeclared features {unknown}")
+            # The name is what results call the term and what picks its words: a term named
+            # licence_type over china_share was explained as a licence; a repeated one was
+            # two contributions of one name.
+            expected = " x ".join(term.features)
+            if term.name != expected:
+                raise ValueError(
+                    f"term {term.name!r} over {list(term.features)} must be named {expected!r}"
+                )
+            if len(set(term.features)) != len(term.features) or frozenset(term.features) in seen:
+                raise ValueError(f"term {term.name}: each input or pair of inputs has one term")
+            seen.add(frozenset(term.features))
         return self
 
 

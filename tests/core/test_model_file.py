@@ -129,6 +129,27 @@ def _pair_term(doc: dict[str, Any]) -> dict[str, Any]:
         (lambda d: _pair_term(d)["values"].pop(), r"needs a \d+ x \d+ table of values"),
         (lambda d: _first_term(d).update(features=["colour"]), r"undeclared features \['colour'\]"),
         (lambda d: _first_term(d).update(features=["a", "b", "c"]), r"terms\.0\.features"),
+        (
+            lambda d: _first_term(d).update(name="licence_type"),
+            r"term 'licence_type' over \['china_share'\] must be named 'china_share'",
+        ),
+        (lambda d: d["terms"].append(_first_term(d)), r"term china_share: each input .* one term"),
+        (
+            lambda d: d["terms"].append(
+                {
+                    **_pair_term(d),
+                    "features": _pair_term(d)["features"][::-1],
+                    "name": " x ".join(_pair_term(d)["features"][::-1]),
+                }
+            ),
+            r"each input or pair of inputs has one term",
+        ),
+        (
+            lambda d: _pair_term(d).update(
+                features=["end_use", "end_use"], name="end_use x end_use"
+            ),
+            r"term end_use x end_use: each input or pair of inputs has one term",
+        ),
         (lambda d: d.update(intercept="high"), r"intercept: Input should be a valid number"),
         (lambda d: d.update(intercept=-1e308), r"intercept: Input should be greater than .* -1000"),
         (
@@ -174,6 +195,7 @@ def test_loaded_model_refuses_features_of_another_release(document: dict[str, An
             term["features"] = [
                 "china_content" if f == "china_share" else f for f in term["features"]
             ]
+            term["name"] = " x ".join(term["features"])
 
     model = parse_model(rehashed(document, rename))
     with pytest.raises(ModelFileError, match=r"features \['china_content', .* do not match"):
