@@ -152,6 +152,14 @@ def _pending(stack: ExitStack, final: Path) -> PendingFile:
     return pending
 
 
+def check_output_path(path: Path) -> None:
+    """Raise OutputFileError if ``path`` is a directory or its directory does not exist."""
+    if path.is_dir():
+        raise OutputFileError(f"cannot write {path}: it is a directory")
+    if not path.parent.is_dir():
+        raise OutputFileError(f"cannot write {path}: no directory {path.parent}")
+
+
 class PendingFile:
     """An output file written next to its final name and moved there only when complete."""
 
@@ -169,10 +177,7 @@ class PendingFile:
 
     def open(self) -> None:
         """Create the temporary file now, so that a path that cannot be written fails early."""
-        if self.final.is_dir():
-            raise OutputFileError(f"cannot write {self.final}: it is a directory")
-        if not self.final.parent.is_dir():
-            raise OutputFileError(f"cannot write {self.final}: no directory {self.final.parent}")
+        check_output_path(self.final)
         # A sibling, so the final rename stays on one file system; opened as usual, so it
         # gets the user's normal permissions (a mkstemp file would be private).
         self.temporary = self.final.with_name(f".{self.final.name}.{os.getpid()}.part")

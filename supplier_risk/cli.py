@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from supplier_risk import __version__
 from supplier_risk.errors import (
     InputFileError,
+    OutputFileError,
     ReferenceDataError,
     SupplierRiskError,
 )
@@ -128,6 +129,7 @@ def train(
     import tempfile
     import warnings
 
+    from supplier_risk.batch_report import check_output_path
     from supplier_risk.history import ReadNote, read_history
     from supplier_risk.reference import load_reference
     from supplier_risk.summary import row_number
@@ -137,6 +139,10 @@ def train(
 
     settings = _settings()
     try:
+        # Before reading and fitting, as score does: a typo in a path wasted the whole run.
+        for output in (out, report):
+            if output is not None:
+                check_output_path(output)
         reference = load_reference(settings.reference_dir)
         with tempfile.TemporaryDirectory() as tmp:
             source = str(data) if data is not None else f"simulated, {sim_rows} rows, seed {seed}"
@@ -164,7 +170,7 @@ def train(
             result = train_model(
                 history, reference, out, seed=seed, source=source, today=settings.current_date()
             )
-    except InputFileError as exc:
+    except (InputFileError, OutputFileError) as exc:
         raise _fail(str(exc), EXIT_UNREADABLE) from None
     except SupplierRiskError as exc:
         raise _fail(str(exc), EXIT_NO_MODEL) from None

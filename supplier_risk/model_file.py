@@ -9,16 +9,32 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 
-from supplier_risk.errors import ModelFileError, first_problem
+from supplier_risk.errors import ModelFileError
 from supplier_risk.json_file import parse_json
 
 FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 50 * 1024 * 1024
+BAND_LABELS = ("low", "medium", "high", "critical")
+"""The bands of CONTRACT.md section 4, lowest first; the model file keeps only the thresholds."""
+MAX_LOG_ODDS = 1000.0
+"""Largest intercept or table value, in log-odds, either sign. A trained model stays below 50;
+beyond 37 a probability is 0 or 1 to the last bit, and numbers near the float limit overflow
+scoring's sums and exponentials: a file that loaded, then failed on every record."""
 
 
 class _Strict(BaseModel):
+    # Numbers are StrictFloat and StrictInt: the text "0.25" or true is no number in a model
+    # file, and models/model.schema.json (type number) refuses what the loader would accept.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -46,8 +62,8 @@ class Term(_Strict):
 
     name: str
     features: tuple[str, ...] = Field(min_length=1, max_length=2)
-    edges: tuple[tuple[float, ...], ...]
-    values: tuple[float, ...] | tuple[tuple[float, ...], ...]
+    edges: tuple[tuple[StrictFloat, ...], ...]
+    values: tuple[StrictFloat, ...] | tuple[tuple[StrictFloat, ...], ...]
 
     @model_validator(mode="after")
     def _check_shape(self) -> Term:
@@ -69,17 +85,31 @@ class Term(_Strict):
                     f"term {self.name}: needs a {len(self.edges[0]) + 1} x "
                     f"{len(self.edges[1]) + 1} table of values"
                 )
+        cells = (v for r in rows for v in (r if isinstance(r, tuple) else (r,)))
+        worst = max(map(abs, cells), default=0.0)
+        if worst > MAX_LOG_ODDS:
+            raise ValueError(
+                f"term {self.name}: values are log-odds from -{MAX_LOG_ODDS:g} to "
+                f"{MAX_LOG_ODDS:g}; got {worst:g}"
+            )
         return self
 
 
 class Bands(_Strict):
     """Probability thresholds between the risk bands."""
 
-    labels: tuple[str, ...] = ("low", "medium", "high", "critical")
-    thresholds: tuple[float, ...] = (0.10, 0.25, 0.50)
+    labels: tuple[str, ...] = BAND_LABELS
+    thresholds: tuple[StrictFloat, ...] = (0.10, 0.25, 0.50)
 
     @model_validator(mode="after")
     def _check(self) -> Bands:
+        # Callers match on these words, and the summary counts rows by label: other or repeated
+        # labels were served as they stood, and a repeated one emptied the counts of its bands.
+        if self.labels != BAND_LABELS:
+            raise ValueError(
+                f"bands: labels must be {list(BAND_LABELS)}, as the contract names them; "
+                f"got {list(self.labels)}"
+            )
         if len(self.labels) != len(self.thresholds) + 1:
             raise ValueError("bands: one more label than thresholds is required")
         if list(self.thresholds) != sorted(set(self.thresholds)) or not all(
@@ -92,17 +122,17 @@ class Bands(_Strict):
 class TrainingInfo(_Strict):
     """What the model was trained on and how."""
 
-    rows: int
-    held_out_rows: int
+    rows: StrictInt
+    held_out_rows: StrictInt
     data_sha256: str
     as_of_min: str
     as_of_max: str
-    positive_rate: float
+    positive_rate: StrictFloat
     source: str
     estimator: str
     params: dict[str, Any] = {}
     trained_at: str
-    seconds: float | None = None
+    seconds: StrictFloat | None = None
 
 
 class ModelFile(_Strict):
@@ -115,19 +145,35 @@ class ModelFile(_Strict):
     training: TrainingInfo
     reference_versions: dict[str, str]
     features: tuple[FeatureSpec, ...]
-    intercept: float = Field(description="log-odds of the baseline (average training record)")
+    intercept: StrictFloat = Field(
+        ge=-MAX_LOG_ODDS,
+        le=MAX_LOG_ODDS,
+        description="log-odds of the baseline (average training record)",
+    )
     terms: tuple[Term, ...]
     bands: Bands
-    metrics: dict[str, dict[str, float]]
+    metrics: dict[str, dict[str, StrictFloat]]
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
     @model_validator(mode="after")
     def _check_features(self) -> ModelFile:
         names = {f.name for f in self.features}
+        seen: set[frozenset[str]] = set()
         for term in self.terms:
             unknown = [f for f in term.features if f not in names]
             if unknown:
                 raise ValueError(f"term {term.name} uses undeclared features {unknown}")
+            # The name is what results call the term and what picks its words: a term named
+            # licence_type over china_share was explained as a licence; a repeated one was
+            # two contributions of one name.
+            expected = " x ".join(term.features)
+            if term.name != expected:
+                raise ValueError(
+                    f"term {term.name!r} over {list(term.features)} must be named {expected!r}"
+                )
+            if len(set(term.features)) != len(term.features) or frozenset(term.features) in seen:
+                raise ValueError(f"term {term.name}: each input or pair of inputs has one term")
+            seen.add(frozenset(term.features))
         return self
 
 
@@ -174,7 +220,16 @@ def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
     try:
         return ModelFile.model_validate(document)
     except ValidationError as exc:
-        raise ModelFileError(f"{source}: {first_problem(exc.errors())}") from exc
+        raise ModelFileError(f"{source}: {_problem(exc)}") from exc
+
+
+def _problem(exc: ValidationError) -> str:
+    """Return the deepest of pydantic's errors as 'where: what', without union member names."""
+    # A table cell that is no number fails both shapes Term.values may have, a list and a list
+    # of lists; the deeper error names the cell (terms.7.values.1.2), the other only its row.
+    error = max(exc.errors(), key=lambda e: len(e["loc"]))
+    where = ".".join(str(p) for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+    return f"{where}: {error['msg']}"
 
 
 def load_model_file(path: Path) -> ModelFile:

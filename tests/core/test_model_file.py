@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 
@@ -128,12 +129,58 @@ def _pair_term(doc: dict[str, Any]) -> dict[str, Any]:
         (lambda d: _pair_term(d)["values"].pop(), r"needs a \d+ x \d+ table of values"),
         (lambda d: _first_term(d).update(features=["colour"]), r"undeclared features \['colour'\]"),
         (lambda d: _first_term(d).update(features=["a", "b", "c"]), r"terms\.0\.features"),
+        (
+            lambda d: _first_term(d).update(name="licence_type"),
+            r"term 'licence_type' over \['china_share'\] must be named 'china_share'",
+        ),
+        (lambda d: d["terms"].append(_first_term(d)), r"term china_share: each input .* one term"),
+        (
+            lambda d: d["terms"].append(
+                {
+                    **_pair_term(d),
+                    "features": _pair_term(d)["features"][::-1],
+                    "name": " x ".join(_pair_term(d)["features"][::-1]),
+                }
+            ),
+            r"each input or pair of inputs has one term",
+        ),
+        (
+            lambda d: _pair_term(d).update(
+                features=["end_use", "end_use"], name="end_use x end_use"
+            ),
+            r"term end_use x end_use: each input or pair of inputs has one term",
+        ),
         (lambda d: d.update(intercept="high"), r"intercept: Input should be a valid number"),
+        (lambda d: d.update(intercept=-1e308), r"intercept: Input should be greater than .* -1000"),
+        (
+            lambda d: _pair_term(d)["values"][0].__setitem__(0, 1e308),
+            r"values are log-odds from -1000 to 1000; got 1e\+308",
+        ),
         (lambda d: d.pop("terms"), r"terms: Field required"),
         (lambda d: d.update(extra=1), r"extra: Extra inputs are not permitted"),
         (lambda d: d["bands"].update(thresholds=[0.5, 0.25, 0.1]), r"strictly increasing"),
         (lambda d: d["bands"].update(thresholds=[0.1, 0.5]), r"one more label than thresholds"),
+        (
+            lambda d: d["bands"].update(labels=["low", "low", "high", "high"]),
+            r"labels must be \['low', 'medium', 'high', 'critical'\], as the contract names them; "
+            r"got \['low', 'low', 'high', 'high'\]",
+        ),
+        (
+            lambda d: d["bands"].update(labels=["green", "red"], thresholds=[0.3]),
+            r"labels must be \['low', 'medium', 'high', 'critical'\]",
+        ),
         (lambda d: d.update(metrics={"held_out": {"roc_auc": "good"}}), r"metrics\.held_out"),
+        # Numbers are JSON numbers, as models/model.schema.json says: no text, no true/false.
+        (
+            lambda d: _first_term(d)["values"].__setitem__(1, "0.5"),
+            r"terms\.0\.values\.1: .*number",
+        ),
+        (lambda d: _pair_term(d)["values"][1].__setitem__(2, "0.5"), r"values\.1\.2: .*number"),
+        (lambda d: _first_term(d)["edges"][0].__setitem__(0, True), r"terms\.0\.edges\.0\.0"),
+        (lambda d: d.update(intercept="-2.1"), r"^model file: intercept: .*valid number"),
+        (lambda d: d["bands"].update(thresholds=["0.1", 0.25, 0.5]), r"bands\.thresholds\.0"),
+        (lambda d: d["training"].update(rows="160000"), r"training\.rows: .*valid integer"),
+        (lambda d: d["metrics"]["held_out"].update(roc_auc="0.8"), r"metrics\.held_out\.roc_auc"),
     ],
 )
 def test_parse_model_refuses_wrong_shape(document: dict[str, Any], change: Any, match: str) -> None:
@@ -148,10 +195,37 @@ def test_loaded_model_refuses_features_of_another_release(document: dict[str, An
             term["features"] = [
                 "china_content" if f == "china_share" else f for f in term["features"]
             ]
+            term["name"] = " x ".join(term["features"])
 
     model = parse_model(rehashed(document, rename))
     with pytest.raises(ModelFileError, match=r"features \['china_content', .* do not match"):
         LoadedModel(model)
+
+
+def test_loaded_model_scores_with_log_odds_at_the_bounds(document: dict[str, Any]) -> None:
+    # At the bounds nothing overflows: the baseline's exponential (an OverflowError at start)
+    # nor the sum of every term's value (math.fsum's 'intermediate overflow' on each record).
+    def extreme(doc: dict[str, Any]) -> None:
+        doc["intercept"] = -1000.0
+        for term in doc["terms"]:
+            term["values"] = [
+                [1000.0] * len(row) if isinstance(row, list) else 1000.0 for row in term["values"]
+            ]
+
+    model = LoadedModel(parse_model(rehashed(document, extreme)))
+    assert model.baseline_probability == 0.0
+    probability, _ = model.score_one([1.0] * len(model.file.features))
+    assert probability == 1.0
+    assert model.score(np.ones((3, len(model.file.features)))).probability.tolist() == [1.0] * 3
+
+
+def test_loaded_model_baseline_is_the_probability_of_a_record_at_the_baseline(
+    document: dict[str, Any],
+) -> None:
+    model = LoadedModel(parse_model(rehashed(document, lambda d: d.update(terms=[]))))
+    probability, contributions = model.score_one([0.0] * len(model.file.features))
+    assert contributions == []
+    assert probability == model.baseline_probability
 
 
 def test_load_model_file_refuses_oversized_file(tmp_path: Path) -> None:

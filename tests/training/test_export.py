@@ -88,8 +88,10 @@ def test_contributions_are_centred_on_training_rows(trained: Trained) -> None:
 
 
 def test_trained_model_is_monotone_over_grid(trained: Trained) -> None:
+    # Exactly, not within rounding: one grid unit (5.7e-14) against the direction is a supplier
+    # whose probability rises with a longer buffer, in the 17 digits the API answers with.
     worst = monotone_violations(trained.model)
-    assert max(worst.values()) <= 1e-12, worst
+    assert max(worst.values()) == 0.0, worst
 
 
 def test_trained_model_keeps_licence_by_end_use_pair(trained: Trained) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from supplier_risk.cli import app
 from supplier_risk.errors import InputFileError
 from supplier_risk.history import ReadNote, read_history
 from supplier_risk.reference import Reference
-from training.simulate import SimulationConfig, simulate
+from training.simulate import SimulationConfig, simulate, write_history
 from training.train import check_trainable
 
 HEADER = (
@@ -190,6 +191,28 @@ def test_train_command_exits_2_on_a_damaged_workbook(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "is not a readable .xlsx workbook: invalid literal" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "why"),
+    [
+        ("--out", "missing/model.json", "no directory .*missing"),
+        ("--out", ".", "it is a directory"),
+        ("--report", "missing/metrics.json", "no directory .*missing"),
+    ],
+)
+def test_train_command_refuses_an_output_it_cannot_write_before_training(
+    tmp_path: Path, option: str, name: str, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "history.csv"
+    write_history(SimulationConfig(rows=1_000, seed=9), data)
+    monkeypatch.setattr("training.train.train_model", lambda *a, **k: pytest.fail("trained"))
+    paths = {"--out": tmp_path / "model.json", option: tmp_path / name}
+    args = ["train", "--data", str(data), *(f"{k}={v}" for k, v in paths.items())]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert re.search(rf"^error: cannot write .*: {why}", result.output, re.M), result.output
+    assert not (tmp_path / "model.json").exists()
 
 
 def test_train_command_prints_counts_warnings_and_invalid_rows(tmp_path: Path) -> None:
