@@ -21,7 +21,7 @@ from supplier_risk.record import (
     SUPPLIER_TYPE_ORDER,
     SupplierRecord,
 )
-from supplier_risk.reference import Dated, Reference
+from supplier_risk.reference import SENSITIVITY_LEVELS, Dated, Reference
 
 FEATURE_NAMES: tuple[str, ...] = (
     "china_share",
@@ -46,6 +46,22 @@ MONOTONE: dict[str, int] = {
     "controlled": 1,
 }
 """Direction each input may move the risk in (DOMAIN.md 'What the model should learn')."""
+
+FEATURE_LEVELS: dict[str, tuple[str, ...]] = {
+    "licence_type": LICENCE_ORDER,
+    "end_use": SENSITIVITY_LEVELS,
+    "supplier_type": SUPPLIER_TYPE_ORDER,
+    "controlled": ("no", "yes"),
+}
+"""The label of code 0, 1, ... of each coded input."""
+
+
+def feature_kind(name: str) -> str:
+    """Return how an input is coded: numeric, ordinal (FEATURE_LEVELS) or binary."""
+    if name == "controlled":
+        return "binary"
+    return "ordinal" if name in FEATURE_LEVELS else "numeric"
+
 
 LICENCE_INDIVIDUAL = LICENCE_ORDER.index("individual")
 LICENCE_DENIED = LICENCE_ORDER.index("denied")

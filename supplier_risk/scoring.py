@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from supplier_risk.errors import ModelFileError
-from supplier_risk.features import FEATURE_NAMES
+from supplier_risk.features import FEATURE_LEVELS, FEATURE_NAMES, MONOTONE, feature_kind
 from supplier_risk.model_file import ModelFile, load_model_file
 
 FloatArray = NDArray[np.float64]
@@ -115,6 +115,29 @@ def sigmoid(z: FloatArray) -> FloatArray:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _check_feature_coding(model: ModelFile) -> None:
+    """Raise ModelFileError where a file codes an input otherwise than this release scores it.
+
+    The codes are this release's (features.py): a file naming other levels or directions would
+    be scored with codes it does not mean, and describe itself wrongly in GET /v1/model.
+    """
+    for index, feature in enumerate(model.features):
+        release = {
+            "kind": feature_kind(feature.name),
+            "levels": FEATURE_LEVELS.get(feature.name),
+            "monotone": MONOTONE[feature.name],
+        }
+        for field, expected in release.items():
+            found = getattr(feature, field)
+            if found != expected:
+                shown = list(expected) if isinstance(expected, tuple) else expected
+                raise ModelFileError(
+                    f"model file features.{index}.{field} ({feature.name}) is "
+                    f"{list(found) if isinstance(found, tuple) else found!r}; this release "
+                    f"codes {feature.name} as {shown!r}"
+                )
+
+
 class LoadedModel:
     """A verified model file compiled for scoring."""
 
@@ -126,6 +149,7 @@ class LoadedModel:
             raise ModelFileError(
                 f"model features {names} do not match this release's inputs {list(FEATURE_NAMES)}"
             )
+        _check_feature_coding(model)
         self.terms = tuple(
             self._compile(t.name, t.features, t.edges, t.values) for t in model.terms
         )

@@ -14,11 +14,16 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from supplier_risk.errors import InputFileError
-from supplier_risk.features import FEATURE_NAMES, MONOTONE, derive_features
+from supplier_risk.features import (
+    FEATURE_LEVELS,
+    FEATURE_NAMES,
+    MONOTONE,
+    derive_features,
+    feature_kind,
+)
 from supplier_risk.history import History
 from supplier_risk.model_file import dump_model
-from supplier_risk.record import LICENCE_ORDER, SUPPLIER_TYPE_ORDER
-from supplier_risk.reference import SENSITIVITY_LEVELS, Reference
+from supplier_risk.reference import Reference
 from training.evaluate import metrics
 from training.export import Table, export_tables
 from training.fit import (
@@ -47,12 +52,6 @@ FEATURE_DESCRIPTIONS = {
     "alternate_suppliers": "qualified alternative suppliers whose content is not from China",
     "supplier_type": "established producer, smaller firm, or trader",
     "controlled": "1 when the material is on a control list in force on as_of",
-}
-FEATURE_LEVELS: dict[str, tuple[str, ...]] = {
-    "licence_type": LICENCE_ORDER,
-    "end_use": SENSITIVITY_LEVELS,
-    "supplier_type": SUPPLIER_TYPE_ORDER,
-    "controlled": ("no", "yes"),
 }
 
 
@@ -89,12 +88,9 @@ def check_trainable(labels: NDArray[np.int64]) -> None:
 def _feature_specs() -> list[dict[str, Any]]:
     specs = []
     for name in FEATURE_NAMES:
-        kind = (
-            "binary" if name == "controlled" else "ordinal" if name in FEATURE_LEVELS else "numeric"
-        )
         spec: dict[str, Any] = {
             "name": name,
-            "kind": kind,
+            "kind": feature_kind(name),
             "monotone": MONOTONE[name],
             "description": FEATURE_DESCRIPTIONS[name],
         }

@@ -202,6 +202,47 @@ def test_loaded_model_refuses_features_of_another_release(document: dict[str, An
         LoadedModel(model)
 
 
+def _set_feature(name: str, field: str, value: Any) -> Any:
+    def change(doc: dict[str, Any]) -> None:
+        next(f for f in doc["features"] if f["name"] == name)[field] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (
+            _set_feature("china_share", "monotone", -1),
+            r"features\.0\.monotone \(china_share\) is -1",
+        ),
+        (_set_feature("supplier_type", "monotone", 1), r"features\.5\.monotone .* as 0"),
+        (
+            _set_feature(
+                "licence_type",
+                "levels",
+                ["denied", "pending", "individual", "general", "not_required"],
+            ),
+            r"features\.1\.levels \(licence_type\) is \['denied'.*"
+            r"this release codes licence_type as \['not_required'",
+        ),
+        (_set_feature("end_use", "levels", ["x", "y", "z", "w"]), r"features\.2\.levels"),
+        (
+            _set_feature("controlled", "kind", "numeric"),
+            r"features\.6\.kind \(controlled\) is 'numeric'",
+        ),
+        (_set_feature("china_share", "kind", "ordinal"), r"features\.0\.kind"),
+    ],
+)
+def test_loaded_model_refuses_inputs_coded_otherwise_than_this_release(
+    document: dict[str, Any], change: Any, match: str
+) -> None:
+    # Such a file was scored with codes it does not mean and described itself wrongly.
+    model = parse_model(rehashed(document, change))
+    with pytest.raises(ModelFileError, match=match):
+        LoadedModel(model)
+
+
 def test_loaded_model_scores_with_log_odds_at_the_bounds(document: dict[str, Any]) -> None:
     # At the bounds nothing overflows: the baseline's exponential (an OverflowError at start)
     # nor the sum of every term's value (math.fsum's 'intermediate overflow' on each record).
