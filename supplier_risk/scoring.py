@@ -138,6 +138,43 @@ def _check_feature_coding(model: ModelFile) -> None:
                 )
 
 
+MONOTONE_TOLERANCE = 1e-9
+"""Log-odds a step may go against its declared direction (older files sum with rounding)."""
+
+
+def _check_monotone(terms: Sequence[CompiledTerm], model: ModelFile) -> None:
+    """Raise ModelFileError unless the log-odds move in each input's declared direction.
+
+    In an additive model that holds when, at every step of an input, the step of its own
+    table plus the least step of each pair table over it goes the declared way. Recourse
+    relies on it: the nearest change that lowers the band is found by a search that assumes it.
+    """
+    for column, feature in enumerate(model.features):
+        if feature.monotone == 0:
+            continue
+        over = [t for t in terms if column in t.columns]
+        if not over:
+            continue
+        edges = np.unique(np.concatenate([t.edges[t.columns.index(column)] for t in over]))
+        if edges.size == 0:
+            continue  # no table steps over this input: it cannot move the log-odds
+        points = np.append(edges, np.inf)  # one point in each interval every table agrees on
+        worst = np.zeros(points.size - 1)
+        for term in over:
+            axis = term.columns.index(column)
+            index = np.searchsorted(term.edges[axis], points, side="left")
+            steps = np.diff(np.take(term.values, index, axis=axis), axis=axis)
+            steps = np.moveaxis(steps * feature.monotone, axis, 0).reshape(points.size - 1, -1)
+            worst = worst + steps.min(axis=1)
+        if worst.min() < -MONOTONE_TOLERANCE:
+            at = int(np.argmin(worst))
+            raise ModelFileError(
+                f"model file breaks the declared direction of {feature.name} (monotone "
+                f"{feature.monotone}): the log-odds move {-worst[at]:.3g} the other way from "
+                f"{feature.name} <= {edges[at]:g} to above it"
+            )
+
+
 class LoadedModel:
     """A verified model file compiled for scoring."""
 
@@ -154,6 +191,7 @@ class LoadedModel:
             self._compile(t.name, t.features, t.edges, t.values) for t in model.terms
         )
         self.term_names: tuple[str, ...] = tuple(t.name for t in self.terms)
+        _check_monotone(self.terms, model)
         self.intercept = float(model.intercept)
         self.thresholds = np.asarray(model.bands.thresholds, dtype=np.float64)
         self.thresholds_list = list(model.bands.thresholds)

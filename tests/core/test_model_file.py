@@ -243,6 +243,31 @@ def test_loaded_model_refuses_inputs_coded_otherwise_than_this_release(
         LoadedModel(model)
 
 
+def _raise_pair_cell(by: float) -> Any:
+    """Raise one cell of the licence x buffer table: a longer buffer then raises the risk."""
+
+    def change(doc: dict[str, Any]) -> None:
+        term = next(t for t in doc["terms"] if t["name"] == "licence_type x inventory_buffer_days")
+        row = term["values"][2]  # individual licence
+        row[-1] = row[-2] + by
+
+    return change
+
+
+def test_loaded_model_refuses_a_table_against_its_declared_direction(
+    document: dict[str, Any],
+) -> None:
+    # Recourse searches for the nearest change that lowers the band assuming the directions.
+    model = parse_model(rehashed(document, _raise_pair_cell(0.5)))
+    with pytest.raises(ModelFileError, match=r"direction of inventory_buffer_days \(monotone -1\)"):
+        LoadedModel(model)
+
+
+def test_loaded_model_accepts_rounding_noise_against_a_direction(document: dict[str, Any]) -> None:
+    # Files from before exact sums carry steps of a few units in the last place the other way.
+    LoadedModel(parse_model(rehashed(document, _raise_pair_cell(1e-13))))
+
+
 def test_loaded_model_scores_with_log_odds_at_the_bounds(document: dict[str, Any]) -> None:
     # At the bounds nothing overflows: the baseline's exponential (an OverflowError at start)
     # nor the sum of every term's value (math.fsum's 'intermediate overflow' on each record).

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from supplier_risk import scoring
+from supplier_risk.errors import ModelFileError
 from supplier_risk.features import FEATURE_NAMES
 from supplier_risk.model_file import finalise_document, parse_model
 from supplier_risk.reference import load_reference
@@ -99,13 +101,18 @@ def test_trained_model_keeps_licence_by_end_use_pair(trained: Trained) -> None:
     assert all(len(t.columns) <= 2 for t in trained.model.terms)
 
 
-def test_monotone_check_catches_a_reversed_table(simulated: Trained) -> None:
-    # The grid check must be able to fail: reverse the china_share table of a trained model.
+def test_monotone_check_catches_a_reversed_table(
+    simulated: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both checks must be able to fail: reverse the china_share table of a trained model.
     document = json.loads(simulated.report.path.read_text("utf-8"))
     term = next(t for t in document["terms"] if t["features"] == ["china_share"])
     term["values"] = term["values"][::-1]
-    broken = LoadedModel(parse_model(json.dumps(finalise_document(document))))
-    assert monotone_violations(broken)["china_share"] > 0.01
+    model = parse_model(json.dumps(finalise_document(document)))
+    with pytest.raises(ModelFileError, match="breaks the declared direction of china_share"):
+        LoadedModel(model)
+    monkeypatch.setattr(scoring, "_check_monotone", lambda *args: None)  # the grid check's turn
+    assert monotone_violations(LoadedModel(model))["china_share"] > 0.01
 
 
 def test_training_twice_gives_the_same_tables(simulated: Trained, tmp_path: Path) -> None:
