@@ -252,3 +252,7 @@ def main() -> None:
     except SupplierRiskError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(EXIT_UNREADABLE)
+
+
+if __name__ == "__main__":  # `python -m supplier_risk.cli`: else the module loads and exits 0
+    main()

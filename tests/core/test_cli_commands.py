@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,16 @@ def test_a_bad_setting_names_the_variable_the_value_and_what_is_wrong(
         result.output
     )
     assert "Traceback" not in result.output
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    # `python -m supplier_risk.cli ...` must run the command, not import the module and exit 0.
+    completed = subprocess.run(
+        [sys.executable, "-m", "supplier_risk.cli", "scenarios"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "suspension_lapses" in completed.stdout
