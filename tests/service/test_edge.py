@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
 from service.errors import ErrorBody
+from service.logs import AccessLog
 from tests.conftest import BASE_RECORD
 from tests.service.conftest import TestClient
 
@@ -88,3 +90,86 @@ def test_unexpected_error_is_500_with_request_id_and_no_trace(
     logged = [r for r in caplog.records if r.levelname == "ERROR"]
     assert logged
     assert logged[0].exc_info is not None
+
+
+def _asgi_get(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
+    """Send one GET straight to the ASGI app (headers no HTTP client would send); return sent."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+    }
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+@pytest.mark.parametrize("given", [b"abc\n", b"abc\r\n", b"ab\x00c", "\u00e9t\u00e9".encode()])
+def test_a_request_id_with_a_line_break_or_control_byte_is_replaced(
+    client: TestClient, capsys: pytest.CaptureFixture[str], given: bytes
+) -> None:
+    # Servers other than httptools may pass such bytes on; the id is logged without quoting.
+    access_lines(client, capsys)
+    sent = _asgi_get(client.app, "/healthz", [(b"x-request-id", given)])
+    echoed = dict(sent[0]["headers"])[b"x-request-id"]
+    assert echoed != given
+    assert len(echoed) == 16
+    assert all(line["request_id"] == echoed.decode() for line in access_lines(client, capsys))
+
+
+def test_odd_methods_share_one_metrics_label(client: TestClient) -> None:
+    # Each distinct method would be a new series: a caller could grow the scrape without end.
+    for n in range(30):
+        client.request(f"X-ODD-{n}", "/healthz")
+        client.request(f"X-ODD-{n}", f"/random/{n}")
+    client.request("PROPFIND", "/healthz")
+    client.request("PATCH", "/healthz")
+    scrape = client.get("/metrics").text
+    assert "X-ODD" not in scrape
+    assert 'method="OTHER",route="(unmatched)",status="404"} 30.0' in scrape
+    assert 'method="OTHER",route="/healthz",status="405"} 31.0' in scrape
+    assert 'method="PATCH",route="/healthz",status="405"} 1.0' in scrape
+
+
+def test_swagger_ui_files_count_under_their_mount(client: TestClient) -> None:
+    assert client.get("/docs/static/swagger-ui.css").status_code == 200
+    assert client.get("/docs/static/nothing-here.js").status_code == 404
+    scrape = client.get("/metrics").text
+    assert 'method="GET",route="/docs/static",status="200"} 1.0' in scrape
+    assert 'method="GET",route="/docs/static",status="404"} 1.0' in scrape
+    assert "(unmatched)" not in scrape
+
+
+def test_a_long_path_is_shortened_in_the_access_log(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    access_lines(client, capsys)
+    client.get("/" + "x" * 20_000)
+    (line,) = access_lines(client, capsys)
+    assert line["status"] == 404
+    assert len(line["path"]) < 300
+    assert line["path"].endswith("...")
+
+
+def test_a_line_written_after_shutdown_is_not_lost(capsys: pytest.CaptureFixture[str]) -> None:
+    # A request cut off by the graceful-shutdown timeout ends after the lifespan stopped the log.
+    access = AccessLog()
+    access.stop()
+    access.write("POST", "/v1/score/csv", 503, 5000.0, "late-1", None)
+    assert '"request_id":"late-1"' in capsys.readouterr().out
