@@ -124,6 +124,8 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     app.state.metrics = metrics
     app.state.holder = holder
     app.state.access = access
+    keys = KeyRing(k.get_secret_value() for k in settings.api_keys)
+    app.state.keys = keys  # /readyz shows a reload error in full only to a caller with a key
     app.include_router(scoring.router)
     app.include_router(info.router)
     app.include_router(ops.router)
@@ -145,7 +147,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     routes = frozenset(getattr(r, "path", "") for router in (app, *routers) for r in router.routes)
     app.edge = EdgeMiddleware(
         functools.partial(FastAPI.__call__, app),
-        keys=KeyRing(k.get_secret_value() for k in settings.api_keys),
+        keys=keys,
         open_health=settings.open_health,
         max_body_bytes=settings.max_body_bytes,
         max_csv_bytes=settings.max_csv_bytes,

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from service.errors import ApiError, ErrorBody
 from service.metrics import CONTENT_TYPE
+from service.middleware import KeyRing, presented_key
 from service.openapi import ERROR_RESPONSES
 from service.schemas import Health, Readiness, ReloadResponse
 from service.state import HolderDep, MetricsDep, SettingsDep
@@ -32,19 +33,33 @@ async def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "no valid model is loaded"}},
 )
 @router.head("/readyz", include_in_schema=False)
-async def readyz(holder: HolderDep) -> Response:
-    """Answer 200 once a valid model is loaded, 503 before (HEAD too: the status only)."""
+async def readyz(request: Request, holder: HolderDep) -> Response:
+    """Answer 200 once a valid model is loaded, 503 before (HEAD too: the status only).
+
+    After a failed reload, ``last_reload_error`` says why: in full to a caller with a valid
+    API key, else without the server's file paths (health is open by default).
+    """
     serving = holder.current
+    why = holder.last_error
+    if why is not None and not _has_valid_key(request):
+        why = holder.last_error_public
     body = Readiness(
         status="ready" if serving is not None else "not_ready",
         model_version=serving.scorer.model.version if serving is not None else None,
-        last_reload_error=holder.last_error,
+        last_reload_error=why,
     )
     return Response(
         content=body.model_dump_json(),
         status_code=200 if serving is not None else 503,
         media_type="application/json",
     )
+
+
+def _has_valid_key(request: Request) -> bool:
+    """Return whether the request presents one of the configured API keys."""
+    keys: KeyRing = request.app.state.keys
+    key = presented_key(request.scope)
+    return keys.enabled and key is not None and keys.accepts(key)
 
 
 @router.get(
