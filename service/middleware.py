@@ -10,6 +10,7 @@ chunked body is cut off at the limit instead of being buffered.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -204,6 +205,20 @@ class EdgeMiddleware:
                 )
         except ClientDisconnect:
             pass  # the caller hung up mid-body: nobody to answer, nothing went wrong here
+        except asyncio.CancelledError:
+            # uvicorn cancels a request still running GRACEFUL_SHUTDOWN_SECONDS after SIGTERM
+            # (a slow upload). Unanswered, it sent a plain-text 500 and logged a stack trace;
+            # a 503 says the truth (not done: send it again) and the task then ends normally.
+            if status != 0:
+                raise  # half an answer is out: uvicorn closes the connection
+            await self._reply(
+                send_with_id,
+                503,
+                "shutting_down",
+                "the service stopped before this request was done; send the request again",
+                request_id,
+                [(b"connection", b"close")],
+            )
         except Exception:
             if status == 0:  # else FastAPI's handler has answered and logged it already
                 log.exception("unexpected error", extra={"request_id": request_id, "path": path})

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from service.app import create_app
 from service.errors import ErrorBody
 from service.logs import AccessLog
+from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD
 from tests.service.conftest import TestClient
 
@@ -173,3 +175,55 @@ def test_a_line_written_after_shutdown_is_not_lost(capsys: pytest.CaptureFixture
     access.stop()
     access.write("POST", "/v1/score/csv", 503, 5000.0, "late-1", None)
     assert '"request_id":"late-1"' in capsys.readouterr().out
+
+
+def test_a_request_cut_off_by_the_shutdown_timeout_is_answered_503(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # uvicorn cancels what still runs GRACEFUL_SHUTDOWN_SECONDS after SIGTERM; left to it, the
+    # caller got a plain-text 500, the log a stack trace, and our line and metrics said 499.
+    app = create_app(settings)
+    sent: list[dict[str, Any]] = []
+    first = True
+
+    async def receive() -> dict[str, Any]:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": b"supplier_id\n", "more_body": True}
+        await asyncio.Event().wait()  # an upload that goes on and on
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "POST",
+                "scheme": "http",
+                "path": "/v1/score/csv",
+                "raw_path": b"/v1/score/csv",
+                "query_string": b"",
+                "root_path": "",
+                "headers": [(b"host", b"test"), (b"content-type", b"text/csv")],
+                "client": ("127.0.0.1", 1),
+                "server": ("127.0.0.1", 2),
+            }
+            task = asyncio.create_task(app(scope, receive, send))
+            await asyncio.sleep(0.05)
+            task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+            await task  # answered, not re-raised: uvicorn would log a stack trace for nothing
+
+    asyncio.run(run())
+    assert sent[0]["status"] == 503
+    assert (b"connection", b"close") in sent[0]["headers"]
+    body = ErrorBody.model_validate_json(sent[1]["body"])
+    assert body.error == "shutting_down"
+    assert "send the request again" in body.message
+    scrape = app.state.metrics.render().decode()
+    assert 'route="/v1/score/csv",status="503"} 1.0' in scrape
+    assert '"status":503' in capsys.readouterr().out
