@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from service.docs import install_docs
-from service.errors import install_handlers
+from service.errors import allowed_methods, install_handlers
 from service.fastlane import ScoreLane
 from service.logs import AccessLog, ensure_json_logging
 from service.metrics import Metrics
@@ -145,6 +145,9 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     install_openapi(app, describe)
     routers = (scoring.router, info.router, ops.router)
     routes = frozenset(getattr(r, "path", "") for router in (app, *routers) for r in router.routes)
+    app.state.allowed_methods = allowed_methods(
+        r for router in (app, *routers) for r in router.routes
+    )
     app.edge = EdgeMiddleware(
         functools.partial(FastAPI.__call__, app),
         keys=keys,

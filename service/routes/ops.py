@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -14,12 +16,21 @@ from service.state import HolderDep, MetricsDep, SettingsDep
 
 router = APIRouter(tags=["operations"])
 
+OPEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorBody,
+        "description": "no valid API key (only with SUPPLIER_RISK_OPEN_HEALTH=false)",
+    },
+    500: ERROR_RESPONSES[500],
+}
+"""What the operations routes can answer besides their own: open by default, not always."""
+
 # Health and readiness answer HEAD too: some probes (load balancers, uptime checkers) send HEAD
 # and read only the status. The HEAD routes stay out of the OpenAPI document, where they would
 # repeat the GET operations' ids; the GET descriptions say HEAD is answered.
 
 
-@router.get("/healthz", summary="Liveness", response_model=Health)
+@router.get("/healthz", summary="Liveness", response_model=Health, responses=OPEN_RESPONSES)
 @router.head("/healthz", include_in_schema=False)
 async def healthz() -> Health:
     """Answer while the process runs (HEAD too: the status only)."""
@@ -30,7 +41,10 @@ async def healthz() -> Health:
     "/readyz",
     summary="Readiness",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "no valid model is loaded"}},
+    responses={
+        503: {"model": Readiness, "description": "no valid model is loaded"},
+        **OPEN_RESPONSES,
+    },
 )
 @router.head("/readyz", include_in_schema=False)
 async def readyz(request: Request, holder: HolderDep) -> Response:
@@ -66,7 +80,7 @@ def _has_valid_key(request: Request) -> bool:
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **OPEN_RESPONSES},
 )
 async def metrics(collected: MetricsDep) -> Response:
     """Return the metrics in the Prometheus text format."""
