@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from service import threads
 from service.docs import install_docs
 from service.errors import allowed_methods, install_handlers
 from service.fastlane import ScoreLane
@@ -111,6 +114,16 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
             if hup:
                 with suppress(Exception):
                     asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            left = threads.busy()
+            if left:
+                # Only requests uvicorn cut off at the shutdown timeout (answered 503) leave
+                # work behind; Python would wait for it before exiting (service.threads).
+                log.warning(
+                    "exiting without waiting for %d thread(s) still working for requests "
+                    "cut off at shutdown (answered 503)",
+                    left,
+                )
+                exit_now(0)
 
     app = ServiceApp(
         title="supplier-risk",
@@ -160,6 +173,13 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         lane=ScoreLane(holder, settings, metrics),
     )
     return app
+
+
+def exit_now(code: int) -> None:
+    """End the process at once with ``code``, after writing out what the logs hold."""
+    logging.shutdown()  # flushes every handler: our lines and uvicorn's
+    sys.stdout.flush()
+    os._exit(code)
 
 
 def _watch_sighup(app: FastAPI, holder: ModelHolder) -> bool:

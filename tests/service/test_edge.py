@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from service.app import create_app
 from service.errors import ErrorBody
 from service.logs import AccessLog
+from service.threads import busy, in_thread
 from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD
 from tests.service.conftest import TestClient
@@ -227,3 +230,30 @@ def test_a_request_cut_off_by_the_shutdown_timeout_is_answered_503(
     scrape = app.state.metrics.render().decode()
     assert 'route="/v1/score/csv",status="503"} 1.0' in scrape
     assert '"status":503' in capsys.readouterr().out
+
+
+def test_shutdown_does_not_wait_for_the_threads_of_cut_off_requests(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large CSV cut off at the shutdown timeout kept its thread scoring, and Python waits
+    # for such threads before exiting: SIGTERM to exit took 10.5 s, past Docker's SIGKILL.
+    app = create_app(settings)
+    exits: list[int] = []
+    monkeypatch.setattr("service.app.exit_now", exits.append)
+    release = threading.Event()
+    threading.Timer(2.0, release.set).start()  # the thread's work, seconds of it
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            task = asyncio.create_task(in_thread(release.wait))
+            while not busy():
+                await asyncio.sleep(0.01)
+            task.cancel()  # what uvicorn does at the timeout; the edge answers 503
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            assert busy() == 1  # the thread works on
+        assert not release.is_set()  # the lifespan ended without waiting for it
+
+    asyncio.run(run())
+    assert exits == [0]
+    release.wait()
