@@ -16,7 +16,7 @@ from service.logs import AccessLog
 from service.threads import busy, in_thread
 from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD
-from tests.service.conftest import TestClient
+from tests.service.conftest import API_KEY, TestClient
 
 
 def access_lines(client: TestClient, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -257,3 +257,34 @@ def test_shutdown_does_not_wait_for_the_threads_of_cut_off_requests(
     asyncio.run(run())
     assert exits == [0]
     release.wait()
+
+
+def test_every_outcome_has_one_access_line_a_count_and_a_duration(
+    keyed: TestClient, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serving = keyed.app.state.holder.current  # type: ignore[attr-defined]
+
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(serving.scorer, "score_columns", explode)
+    access_lines(keyed, capsys)
+    key = {"X-API-Key": API_KEY}
+    big = {**key, "Content-Type": "application/json", "Content-Length": str(10**9)}
+    outcomes = [
+        (keyed.get("/v1/model"), "/v1/model", 401),
+        (keyed.get("/nowhere", headers=key), "(unmatched)", 404),
+        (keyed.delete("/v1/score", headers=key), "/v1/score", 405),
+        (keyed.post("/v1/score/batch", headers=big, content=b"{}"), "/v1/score/batch", 413),
+        (keyed.post("/v1/score?scenario=nope", headers=key, json=BASE_RECORD), "/v1/score", 422),
+        (keyed.post("/v1/score/batch", headers=key, json={"suppliers": [BASE_RECORD]}), "", 500),
+    ]
+    lines = access_lines(keyed, capsys)
+    assert [line["status"] for line in lines] == [status for _, _, status in outcomes]
+    assert all(0 <= line["duration_ms"] < 5000 for line in lines)
+    scrape = keyed.get("/metrics", headers=key).text
+    for response, route, status in outcomes:
+        assert response.status_code == status
+        route = route or "/v1/score/batch"
+        assert f'route="{route}",status="{status}"}} 1.0' in scrape, (route, status)
+    assert 'supplier_risk_http_request_duration_seconds_count{route="/v1/score/batch"} 2.0' in scrape
