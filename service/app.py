@@ -9,15 +9,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from service import threads
 from service.docs import install_docs
-from service.errors import install_handlers
+from service.errors import allowed_methods, install_handlers
 from service.fastlane import ScoreLane
 from service.logs import AccessLog, ensure_json_logging
 from service.metrics import Metrics
@@ -111,6 +114,16 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
             if hup:
                 with suppress(Exception):
                     asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            left = threads.busy()
+            if left:
+                # Only requests uvicorn cut off at the shutdown timeout (answered 503) leave
+                # work behind; Python would wait for it before exiting (service.threads).
+                log.warning(
+                    "exiting without waiting for %d thread(s) still working for requests "
+                    "cut off at shutdown (answered 503)",
+                    left,
+                )
+                exit_now(0)
 
     app = ServiceApp(
         title="supplier-risk",
@@ -124,6 +137,8 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     app.state.metrics = metrics
     app.state.holder = holder
     app.state.access = access
+    keys = KeyRing(k.get_secret_value() for k in settings.api_keys)
+    app.state.keys = keys  # /readyz shows a reload error in full only to a caller with a key
     app.include_router(scoring.router)
     app.include_router(info.router)
     app.include_router(ops.router)
@@ -143,9 +158,12 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     install_openapi(app, describe)
     routers = (scoring.router, info.router, ops.router)
     routes = frozenset(getattr(r, "path", "") for router in (app, *routers) for r in router.routes)
+    app.state.allowed_methods = allowed_methods(
+        r for router in (app, *routers) for r in router.routes
+    )
     app.edge = EdgeMiddleware(
         functools.partial(FastAPI.__call__, app),
-        keys=KeyRing(k.get_secret_value() for k in settings.api_keys),
+        keys=keys,
         open_health=settings.open_health,
         max_body_bytes=settings.max_body_bytes,
         max_csv_bytes=settings.max_csv_bytes,
@@ -155,6 +173,13 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         lane=ScoreLane(holder, settings, metrics),
     )
     return app
+
+
+def exit_now(code: int) -> None:
+    """End the process at once with ``code``, after writing out what the logs hold."""
+    logging.shutdown()  # flushes every handler: our lines and uvicorn's
+    sys.stdout.flush()
+    os._exit(code)
 
 
 def _watch_sighup(app: FastAPI, holder: ModelHolder) -> bool:

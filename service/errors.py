@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute, Route
 
 from supplier_risk.errors import UnknownScenarioError
 from supplier_risk.record import RECORD_FIELDS, MaterialContext, allowed_values
@@ -243,6 +244,15 @@ def unknown_scenario(exc: UnknownScenarioError, name: str) -> ApiError:
     )
 
 
+def allowed_methods(routes: Iterable[BaseRoute]) -> dict[str, str]:
+    """Return each path's methods over all its routes, as a 405's Allow header value."""
+    methods: dict[str, set[str]] = {}
+    for route in routes:
+        if isinstance(route, Route):
+            methods.setdefault(route.path, set()).update(route.methods or ())
+    return {path: ", ".join(sorted(names)) for path, names in methods.items()}
+
+
 def install_handlers(app: FastAPI) -> None:
     """Translate every failure into an ErrorBody response."""
 
@@ -264,12 +274,18 @@ def install_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         codes = {404: "not_found", 405: "method_not_allowed"}
+        headers = dict(exc.headers or {})
+        allow = request.app.state.allowed_methods.get(request.url.path)
+        if exc.status_code == 405 and allow:
+            # Starlette's Allow names the methods of the first route of the path only;
+            # /healthz and /readyz have a GET and a HEAD route (see service.routes.ops).
+            headers["Allow"] = allow
         return error_response(
             request,
             exc.status_code,
             codes.get(exc.status_code, "http_error"),
             str(exc.detail),
-            headers=exc.headers,
+            headers=headers,
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

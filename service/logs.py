@@ -69,6 +69,11 @@ def ensure_json_logging(level: str) -> None:
         logger.addHandler(handler)
 
 
+def _cut(text: str, limit: int) -> str:
+    """Return text cut to ``limit`` characters, marked with "..." where it was cut."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class AccessLog:
     """One JSON line per request on stdout, written in batches.
 
@@ -81,6 +86,9 @@ class AccessLog:
     MAX_PENDING = 256
     MAX_QUOTED = 64
     """Distinct methods and paths whose JSON text is kept (paths come from clients)."""
+    MAX_PATH_CHARS = 256
+    MAX_METHOD_CHARS = 32
+    """Longer ones are cut, with "...": a client chooses them, up to tens of kilobytes."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -123,6 +131,10 @@ class AccessLog:
         """Queue one request's line (method, path, status, duration, request id, items)."""
         if not self.enabled:
             return
+        if len(path) > self.MAX_PATH_CHARS:  # inline: a call per request costs more than this
+            path = _cut(path, self.MAX_PATH_CHARS)
+        if len(method) > self.MAX_METHOD_CHARS:
+            method = _cut(method, self.MAX_METHOD_CHARS)
         # A fixed template is cheaper than building and encoding a dict; the method and the
         # path come from the client, so they are JSON-encoded, and the request id is
         # validated or generated (letters, digits and ._:- only).
@@ -133,7 +145,9 @@ class AccessLog:
             f'"status":{status},"duration_ms":{duration_ms},"request_id":"{request_id}",'
             f'"items":{"null" if items is None else items}}}'
         )
-        if len(self._pending) >= self.MAX_PENDING:
+        if len(self._pending) >= self.MAX_PENDING or self._timer is None:
+            # No timer (not started, or stopped at shutdown while a request still ended):
+            # nothing else would write the line.
             self.flush()
 
     def flush(self) -> None:

@@ -10,6 +10,7 @@ chunked body is cut off at the limit instead of being buffered.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -30,12 +31,25 @@ from service.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 JSON_TYPE = (b"content-type", b"application/json")
-REQUEST_ID_PATTERN = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+REQUEST_ID_PATTERN = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
+"""Matched in full (fullmatch): ``$`` would also let a trailing newline through."""
+AUTH_SCHEME = re.compile(rb"[A-Za-z0-9!#$%&'*+.^_`|~\-]{1,20}")
+"""An Authorization scheme shown back in a 401 (a token, RFC 9110 11.1), if it is one."""
+CHALLENGE = b'Bearer realm="supplier-risk"'
+WRONG_KEY_CHALLENGE = CHALLENGE + b', error="invalid_token"'
+"""RFC 6750, 3.1: the error code only when a key was sent and is not valid."""
+KEY_HINT = "send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
 DOC_PREFIX = "/docs/static/"
 """Swagger UI's own files (service.docs): open like the docs page that loads them."""
+DOC_STATIC_ROUTE = DOC_PREFIX.rstrip("/")
 CSV_PATH = "/v1/score/csv"
+METRIC_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+"""Methods counted under their own name; any other is "OTHER", or callers could grow the
+scrape without end (httptools knows some thirty methods, h11 takes any token)."""
 LANE_PATH = "/v1/score"
 
 Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]
@@ -96,6 +110,19 @@ def presented_key(scope: Scope) -> bytes | None:
     return key
 
 
+def missing_key(scope: Scope) -> str:
+    """Return why a request without a usable key has none (only on that 401: not hot)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme = bytes(value).strip().partition(b" ")[0]
+            if scheme.lower() == b"bearer":
+                return "the Authorization header has no key after 'Bearer'"
+            # The scheme comes from the caller: shown only when it is a short plain token.
+            shown = f" '{scheme.decode('ascii')}'" if AUTH_SCHEME.fullmatch(scheme) else ""
+            return f"the Authorization scheme{shown} is not accepted, only Bearer"
+    return "no API key"
+
+
 class EdgeMiddleware:
     """Request id, authentication, body limits, one JSON log line and metrics per request."""
 
@@ -138,7 +165,7 @@ class EdgeMiddleware:
         given, length, kind = edge_headers(scope["headers"])
         request_id = (
             given.decode("ascii")
-            if given is not None and REQUEST_ID_PATTERN.match(given)
+            if given is not None and REQUEST_ID_PATTERN.fullmatch(given)
             else self._new_id()
         )
         state: dict[str, Any] = scope.setdefault("state", {})
@@ -178,6 +205,20 @@ class EdgeMiddleware:
                 )
         except ClientDisconnect:
             pass  # the caller hung up mid-body: nobody to answer, nothing went wrong here
+        except asyncio.CancelledError:
+            # uvicorn cancels a request still running GRACEFUL_SHUTDOWN_SECONDS after SIGTERM
+            # (a slow upload). Unanswered, it sent a plain-text 500 and logged a stack trace;
+            # a 503 says the truth (not done: send it again) and the task then ends normally.
+            if status != 0:
+                raise  # half an answer is out: uvicorn closes the connection
+            await self._reply(
+                send_with_id,
+                503,
+                "shutting_down",
+                "the service stopped before this request was done; send the request again",
+                request_id,
+                [(b"connection", b"close")],
+            )
         except Exception:
             if status == 0:  # else FastAPI's handler has answered and logged it already
                 log.exception("unexpected error", extra={"request_id": request_id, "path": path})
@@ -189,10 +230,19 @@ class EdgeMiddleware:
             if status == 0:
                 status = CLIENT_CLOSED_REQUEST  # no answer was sent: the caller went away
             seconds = time.perf_counter() - started
-            route = path if path in self.routes else "(unmatched)"
-            self.metrics.observe(route, scope["method"], status, seconds)
+            method: str = scope["method"]
+            route = (
+                path
+                if path in self.routes
+                else DOC_STATIC_ROUTE
+                if path.startswith(DOC_PREFIX)
+                else "(unmatched)"
+            )
+            self.metrics.observe(
+                route, method if method in METRIC_METHODS else "OTHER", status, seconds
+            )
             self.access.write(
-                scope["method"],
+                method,
                 path,
                 status,
                 round(seconds * 1000, 3),
@@ -207,14 +257,12 @@ class EdgeMiddleware:
         """
         if self.keys.enabled and path not in self.open_paths and not path.startswith(DOC_PREFIX):
             key = presented_key(scope)
-            if key is None or not self.keys.accepts(key):
-                why = "no API key" if key is None else "the API key is not valid"
-                return (
-                    401,
-                    "unauthorized",
-                    f"{why}: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-                    [(b"www-authenticate", b'Bearer realm="supplier-risk"')],
-                )
+            if key is None:
+                challenge = [(b"www-authenticate", CHALLENGE)]
+                return (401, "unauthorized", f"{missing_key(scope)}: {KEY_HINT}", challenge)
+            if not self.keys.accepts(key):
+                challenge = [(b"www-authenticate", WRONG_KEY_CHALLENGE)]
+                return (401, "unauthorized", f"the API key is not valid: {KEY_HINT}", challenge)
         if length is not None:
             limit = self.max_csv_bytes if path == CSV_PATH else self.max_body_bytes
             try:

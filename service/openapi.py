@@ -29,7 +29,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "invalid fields: each with its path, the value sent and what is allowed",
     },
     500: {"model": ErrorBody, "description": "an unexpected error; quote the request id"},
-    503: {"model": ErrorBody, "description": "no model is loaded yet"},
+    503: {
+        "model": ErrorBody,
+        "description": "no model is loaded yet (not_ready), or the service stopped before the "
+        "request was done (shutting_down): send it again",
+    },
 }
 
 BODY_MODELS: tuple[type[BaseModel], ...] = (SupplierRecord, BatchRequest, CsvJsonResponse)

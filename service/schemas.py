@@ -144,7 +144,12 @@ class Readiness(BaseModel):
 
     status: str = Field(examples=["ready"])
     model_version: str | None
-    last_reload_error: str | None = None
+    last_reload_error: str | None = Field(
+        default=None,
+        description="why the last reload failed (null after a good one): in full with a valid "
+        "API key; otherwise file paths are cut to the file's name and an unexpected error is "
+        "named only as such",
+    )
 
 
 class ReloadResponse(BaseModel):

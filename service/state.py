@@ -11,22 +11,27 @@ import asyncio
 import datetime as dt
 import gc
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 
 from service.errors import ApiError
 from service.metrics import Metrics
+from service.threads import in_thread
 from supplier_risk.errors import SupplierRiskError
 from supplier_risk.scorer import Scorer, build_scorer
 from supplier_risk.settings import Settings
 from supplier_risk.single import SingleScorer
 
 log = logging.getLogger("supplier_risk.service")
+
+UNEXPECTED_RELOAD_ERROR = "an unexpected error while loading the model (details in the log)"
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~/-])/(?:[^\s'\"/:,;()]+/)*([^\s'\"/:,;()]+)")
+"""An absolute file path in a message (with no spaces); group 1 is its last part."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class ModelHolder:
         self.metrics = metrics
         self.current: Serving | None = None
         self.last_error: str | None = None
+        """Why the last reload failed, in full (for the log and callers with an API key)."""
+        self.last_error_public: str | None = None
+        """The same without the server's file paths or internals, for anyone else."""
         self._lock = asyncio.Lock()
 
     def load(self) -> Serving:
@@ -95,7 +103,7 @@ class ModelHolder:
         async with self._lock:
             started = time.perf_counter()
             try:
-                serving = await run_in_threadpool(load_serving, self.settings)
+                serving = await in_thread(load_serving, self.settings)
             except (SupplierRiskError, OSError) as exc:
                 return self._failed(trigger, str(exc))
             except Exception as exc:
@@ -105,7 +113,7 @@ class ModelHolder:
             previous = self.current
             self._install(serving)
             settle_memory()
-            self.last_error = None
+            self.last_error = self.last_error_public = None
             self.metrics.reloads.labels("ok").inc()
             version = serving.scorer.model.version
             was = previous.scorer.model.version if previous is not None else None
@@ -124,12 +132,29 @@ class ModelHolder:
     def _failed(self, trigger: str, why: str, exc: Exception | None = None) -> ReloadOutcome:
         """Record a failed reload and keep the last good model serving."""
         self.last_error = why
+        self.last_error_public = (
+            UNEXPECTED_RELOAD_ERROR if exc is not None else without_paths(why, self.settings)
+        )
         self.metrics.reloads.labels("failed").inc()
         kept = self.current
         assert kept is not None, "reload needs a model loaded at start-up"
         message = f"reload failed, still serving model {kept.scorer.model.version}: {why}"
         log.error(message, extra={"trigger": trigger}, exc_info=exc)
         return ReloadOutcome(False, message, kept)
+
+
+def without_paths(message: str, settings: Settings) -> str:
+    """Return a message with every file path cut to its last part (the file's name).
+
+    Where the model and the reference data live on the server is no business of an
+    anonymous caller; which file was refused, and why, is what an operator needs.
+    """
+    configured = [settings.resolved_model_path(), settings.reference_dir, settings.scenarios_path]
+    paths = {str(q) for path in configured if path is not None for q in (path, path.resolve())}
+    # Longest first, so a file inside a configured directory is cut whole, spaces and all.
+    for path in sorted(paths, key=len, reverse=True):
+        message = message.replace(path, Path(path).name)
+    return _ABSOLUTE_PATH.sub(r"\1", message)
 
 
 async def get_serving(request: Request) -> Serving:

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from service.errors import ApiError, ErrorBody
 from service.metrics import CONTENT_TYPE
+from service.middleware import KeyRing, presented_key
 from service.openapi import ERROR_RESPONSES
 from service.schemas import Health, Readiness, ReloadResponse
 from service.state import HolderDep, MetricsDep, SettingsDep
 
 router = APIRouter(tags=["operations"])
 
+OPEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorBody,
+        "description": "no valid API key (only with SUPPLIER_RISK_OPEN_HEALTH=false)",
+    },
+    500: ERROR_RESPONSES[500],
+}
+"""What the operations routes can answer besides their own: open by default, not always."""
+
 # Health and readiness answer HEAD too: some probes (load balancers, uptime checkers) send HEAD
 # and read only the status. The HEAD routes stay out of the OpenAPI document, where they would
 # repeat the GET operations' ids; the GET descriptions say HEAD is answered.
 
 
-@router.get("/healthz", summary="Liveness", response_model=Health)
+@router.get("/healthz", summary="Liveness", response_model=Health, responses=OPEN_RESPONSES)
 @router.head("/healthz", include_in_schema=False)
 async def healthz() -> Health:
     """Answer while the process runs (HEAD too: the status only)."""
@@ -29,16 +41,26 @@ async def healthz() -> Health:
     "/readyz",
     summary="Readiness",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "no valid model is loaded"}},
+    responses={
+        503: {"model": Readiness, "description": "no valid model is loaded"},
+        **OPEN_RESPONSES,
+    },
 )
 @router.head("/readyz", include_in_schema=False)
-async def readyz(holder: HolderDep) -> Response:
-    """Answer 200 once a valid model is loaded, 503 before (HEAD too: the status only)."""
+async def readyz(request: Request, holder: HolderDep) -> Response:
+    """Answer 200 once a valid model is loaded, 503 before (HEAD too: the status only).
+
+    After a failed reload, ``last_reload_error`` says why: in full to a caller with a valid
+    API key, else without the server's file paths (health is open by default).
+    """
     serving = holder.current
+    why = holder.last_error
+    if why is not None and not _has_valid_key(request):
+        why = holder.last_error_public
     body = Readiness(
         status="ready" if serving is not None else "not_ready",
         model_version=serving.scorer.model.version if serving is not None else None,
-        last_reload_error=holder.last_error,
+        last_reload_error=why,
     )
     return Response(
         content=body.model_dump_json(),
@@ -47,11 +69,18 @@ async def readyz(holder: HolderDep) -> Response:
     )
 
 
+def _has_valid_key(request: Request) -> bool:
+    """Return whether the request presents one of the configured API keys."""
+    keys: KeyRing = request.app.state.keys
+    key = presented_key(request.scope)
+    return keys.enabled and key is not None and keys.accepts(key)
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **OPEN_RESPONSES},
 )
 async def metrics(collected: MetricsDep) -> Response:
     """Return the metrics in the Prometheus text format."""

@@ -13,7 +13,6 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic_core import to_json
-from starlette.concurrency import run_in_threadpool
 
 from service.bodies import (
     LIST_TYPES,
@@ -29,6 +28,7 @@ from service.metrics import Metrics
 from service.openapi import ERROR_RESPONSES, body_schema
 from service.schemas import BatchResponse
 from service.state import ModelDep, Serving, SettingsDep, get_serving
+from service.threads import in_thread
 from supplier_risk.errors import InputFileError, UnknownScenarioError
 from supplier_risk.results import ScoreResult
 from supplier_risk.tables import NO_DATA_ROWS, read_table, score_frame, write_table
@@ -148,7 +148,7 @@ async def score_batch(
     args = (serving, body, settings.max_batch_items, settings.current_date(), scenario)
     # A large batch is CPU work of milliseconds: off the event loop, so /healthz stays prompt.
     done = (
-        await run_in_threadpool(_batch_work, *args)
+        await in_thread(_batch_work, *args)
         if len(body) > BATCH_IN_THREAD_BYTES
         else _batch_work(*args)
     )
@@ -265,7 +265,7 @@ async def score_csv(
     _check_scenario(serving, scenario)
     data = await _csv_bytes(request)
     try:
-        frame, summary = await run_in_threadpool(
+        frame, summary = await in_thread(
             _score_csv, serving, data, settings.current_date(), scenario
         )
     except InputFileError as exc:
@@ -279,7 +279,7 @@ async def score_csv(
     request.scope.setdefault("state", {})["items"] = summary.scored
     if prefers_json(request.headers.get("accept", "")):
         document = {
-            "rows": await run_in_threadpool(_json_rows, frame),
+            "rows": await in_thread(_json_rows, frame),
             "summary": {
                 "rows": summary.rows,
                 "scored": summary.scored,
@@ -287,8 +287,8 @@ async def score_csv(
                 "bands": summary.bands,
             },
         }
-        return _json(await run_in_threadpool(to_json, document))
-    text = await run_in_threadpool(lambda: "".join(write_table(frame)))
+        return _json(await in_thread(to_json, document))
+    text = await in_thread(lambda: "".join(write_table(frame)))
     return Response(
         content=text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",

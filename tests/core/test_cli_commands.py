@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,9 +68,7 @@ def test_version_prints_the_package_version() -> None:
 
 @pytest.mark.parametrize("module", ["supplier_risk", "supplier_risk.cli"])
 def test_the_cli_runs_as_a_module(module: str) -> None:
-    import subprocess
-    import sys
-
+    # `python -m supplier_risk.cli ...` once imported the module and exited 0 doing nothing.
     from supplier_risk import __version__
 
     done = subprocess.run(

@@ -226,3 +226,55 @@ def test_chunked_body_under_limit_is_scored(settings: Settings) -> None:
             "/v1/score", content=chunks(), headers={"content-type": "application/json"}
         )
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("authorization", "said"),
+    [
+        ("Basic dXNlcjpwYXNz", "the Authorization scheme 'Basic' is not accepted"),
+        ("Digest username=x", "the Authorization scheme 'Digest' is not accepted"),
+        ("Bearer", "the Authorization header has no key after 'Bearer'"),
+        ("Bearer    ", "the Authorization header has no key after 'Bearer'"),
+        ("Negotiate" + "x" * 40 + " y", "the Authorization scheme is not accepted"),
+    ],
+)
+def test_an_authorization_header_without_a_bearer_key_is_named_in_the_401(
+    keyed: TestClient, authorization: str, said: str
+) -> None:
+    response = keyed.get("/v1/model", headers={"Authorization": authorization})
+    assert response.status_code == 401
+    message = response.json()["message"]
+    assert message.startswith(said), message
+    assert "no API key" not in message
+    assert response.headers["www-authenticate"] == 'Bearer realm="supplier-risk"'
+
+
+def test_a_wrong_key_is_answered_with_the_invalid_token_challenge(keyed: TestClient) -> None:
+    # RFC 6750, 3.1: a key that was sent but is wrong is "invalid_token"; none sent, no code.
+    response = keyed.get("/v1/model", headers={"Authorization": "Bearer wrong"})
+    assert response.headers["www-authenticate"] == (
+        'Bearer realm="supplier-risk", error="invalid_token"'
+    )
+    assert keyed.get("/v1/model").headers["www-authenticate"] == 'Bearer realm="supplier-risk"'
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": f"BEARER   {API_KEY}  "},
+        {"Authorization": "Basic dXNlcjpwYXNz", "X-API-Key": API_KEY},
+        {"X-API-Key": f"  {API_KEY} "},
+    ],
+)
+def test_a_key_is_found_despite_case_spaces_or_another_scheme(
+    keyed: TestClient, headers: dict[str, str]
+) -> None:
+    assert keyed.get("/v1/model", headers=headers).status_code == 200
+
+
+def test_configured_keys_are_trimmed_and_split_on_commas(model_copy: Any) -> None:
+    settings = Settings(model_path=model_copy, api_keys=" one , two,, ")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for key in ("one", "two"):
+            assert client.get("/v1/model", headers={"X-API-Key": key}).status_code == 200
+        assert client.get("/v1/model", headers={"X-API-Key": "one , two"}).status_code == 401

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from service.app import create_app
 from service.schemas import ModelCard
 from supplier_risk.settings import Settings
@@ -111,3 +113,34 @@ def test_health_and_readiness_answer_head_without_a_body(settings: Settings) -> 
             assert response.status_code == 200, path
             assert response.content == b"", path
             assert response.headers["content-type"] == "application/json", path
+
+
+def test_health_readiness_and_metrics_document_their_401_behind_a_key(
+    keyed_settings: Settings,
+) -> None:
+    closed = keyed_settings.model_copy(update={"open_health": False})
+    with TestClient(create_app(closed)) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert client.get(path).status_code == 401, path
+            refused = paths[path]["get"]["responses"]["401"]
+            assert refused["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/healthz", {"GET", "HEAD"}),
+        ("POST", "/readyz", {"GET", "HEAD"}),
+        ("DELETE", "/v1/score", {"POST"}),
+        ("PUT", "/v1/model", {"GET"}),
+    ],
+)
+def test_a_405_lists_every_method_of_the_path_in_allow(
+    client: TestClient, method: str, path: str, allowed: set[str]
+) -> None:
+    # /healthz and /readyz are two routes each (GET, HEAD): Allow named only the first one.
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == allowed
+    assert response.json()["error"] == "method_not_allowed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,8 +85,45 @@ def test_reload_records_an_unexpected_error_as_a_failed_reload(
     response = keyed.post("/v1/admin/reload", headers=auth())
     assert response.status_code == 409
     assert "unexpected RuntimeError: a bug while loading" in response.json()["message"]
-    assert "a bug while loading" in keyed.get("/readyz").json()["last_reload_error"]
+    shown = keyed.get("/readyz", headers=auth()).json()["last_reload_error"]
+    assert "unexpected RuntimeError: a bug while loading" in shown
+    anonymous = keyed.get("/readyz").json()["last_reload_error"]
+    assert anonymous == "an unexpected error while loading the model (details in the log)"
     assert 'supplier_risk_model_reloads_total{result="failed"} 1.0' in keyed.get("/metrics").text
+
+
+@pytest.mark.parametrize(
+    "damage", [lambda p: p.write_text("{not json", "utf-8"), tamper, Path.unlink]
+)
+def test_readyz_shows_a_failed_reload_without_server_paths_to_anonymous_callers(
+    keyed: TestClient, model_copy: Path, damage: Any
+) -> None:
+    damage(model_copy)
+    full = keyed.post("/v1/admin/reload", headers=auth()).json()["message"]
+    directory = str(model_copy.parent)
+    assert directory in full  # the operator, with a key, is told where
+    anonymous = keyed.get("/readyz").json()["last_reload_error"]
+    assert directory not in anonymous
+    assert "/" not in anonymous
+    assert "model file model.json" in anonymous  # still says which file and why
+    keyed_view = keyed.get("/readyz", headers=auth()).json()["last_reload_error"]
+    assert directory in keyed_view
+    wrong_key = keyed.get("/readyz", headers={"X-API-Key": "wrong"}).json()["last_reload_error"]
+    assert wrong_key == anonymous
+
+
+def test_readyz_hides_server_paths_when_no_keys_are_configured(
+    model_copy: Path, tmp_path: Path
+) -> None:
+    settings = Settings(model_path=model_copy, api_keys=())
+    app = create_app(settings)
+    with TestClient(app) as client:
+        model_copy.write_text("{not json", "utf-8")
+        outcome = asyncio.run(app.state.holder.reload("SIGHUP"))
+        assert str(tmp_path) in outcome.message  # the log line keeps the path
+        shown = client.get("/readyz").json()["last_reload_error"]
+        assert str(tmp_path) not in shown
+        assert shown.startswith("model file model.json is not valid JSON")
 
 
 def test_reload_over_http_needs_configured_keys(client: TestClient) -> None:
