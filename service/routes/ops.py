@@ -21,6 +21,7 @@ OPEN_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": ErrorBody,
         "description": "no valid API key (only with SUPPLIER_RISK_OPEN_HEALTH=false)",
     },
+    413: ERROR_RESPONSES[413],
     500: ERROR_RESPONSES[500],
 }
 """What the operations routes can answer besides their own: open by default, not always."""

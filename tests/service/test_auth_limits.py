@@ -278,3 +278,15 @@ def test_configured_keys_are_trimmed_and_split_on_commas(model_copy: Any) -> Non
         for key in ("one", "two"):
             assert client.get("/v1/model", headers={"X-API-Key": key}).status_code == 200
         assert client.get("/v1/model", headers={"X-API-Key": "one , two"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [(f"Bearer {API_KEY}", 200), ("Bearer wrong", 401), ("Basic dXNlcjpwYXNz", 200)],
+)
+def test_a_bearer_key_decides_over_an_x_api_key(
+    keyed: TestClient, authorization: str, status: int
+) -> None:
+    # As the README says: a Bearer key, when sent, is the one checked; another scheme is not one.
+    headers = {"Authorization": authorization, "X-API-Key": API_KEY}
+    assert keyed.get("/v1/model", headers=headers).status_code == status

@@ -75,6 +75,8 @@ def test_metrics_count_requests_latency_bands_and_model(client: TestClient) -> N
         'supplier_risk_http_request_duration_seconds_bucket{le="0.001",route="/v1/score"}' in text
     )
     assert "supplier_risk_model_info{" in text
+    assert "process_resident_memory_bytes " in text
+    assert "_created" not in text  # one series per counter, not two
 
 
 def test_metrics_group_unknown_paths(client: TestClient) -> None:
@@ -102,6 +104,15 @@ def test_openapi_names_model_version_and_declares_bodies_and_errors(client: Test
     assert {"SupplierRecord", "BatchRequest", "ScoreResult", "ErrorBody", "LicenceType"} <= set(
         schemas
     )
+
+
+def test_openapi_lists_for_a_get_route_only_the_errors_it_can_give(client: TestClient) -> None:
+    # A client generator builds a type per listed status: 400, 415 and 422 need a body.
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/model", "/v1/policy", "/v1/scenarios", "/healthz", "/readyz", "/metrics"):
+        listed = set(paths[path]["get"]["responses"])
+        assert not listed & {"400", "415", "422"}, path
+        assert {"200", "401", "413", "500"} <= listed, path
 
 
 def test_health_and_readiness_answer_head_without_a_body(settings: Settings) -> None:
