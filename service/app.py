@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
@@ -30,6 +30,7 @@ from service.routes import info, ops, scoring
 from service.state import ModelHolder, settle_memory
 from supplier_risk import __version__
 from supplier_risk.errors import SupplierRiskError
+from supplier_risk.record import material_codes
 from supplier_risk.settings import Settings
 
 log = logging.getLogger("supplier_risk.service")
@@ -155,7 +156,11 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         )
         return DESCRIPTION.format(model=model)
 
-    install_openapi(app, describe)
+    def served_materials() -> Iterable[str]:
+        serving = holder.current
+        return material_codes() if serving is None else serving.scorer.record_context["materials"]
+
+    install_openapi(app, describe, served_materials)
     routers = (scoring.router, info.router, ops.router)
     routes = frozenset(getattr(r, "path", "") for router in (app, *routers) for r in router.routes)
     app.state.allowed_methods = allowed_methods(

@@ -6,7 +6,7 @@ validated on its own), so their request schemas are declared here and added to t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI
@@ -60,8 +60,14 @@ def body_schema(model: str, description: str) -> dict[str, Any]:
     }
 
 
-def install_openapi(app: FastAPI, describe: Callable[[], str]) -> None:
-    """Build the OpenAPI document on first use (after a reload: again), with the body schemas."""
+def install_openapi(
+    app: FastAPI, describe: Callable[[], str], materials: Callable[[], Iterable[str]]
+) -> None:
+    """Build the OpenAPI document on first use (after a reload: again), with the body schemas.
+
+    ``materials`` gives the served material codes: the record's schema lists them, so that a
+    client generator makes an enum of them (the served reference data may have its own table).
+    """
 
     def build() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -78,6 +84,7 @@ def install_openapi(app: FastAPI, describe: Callable[[], str]) -> None:
             schema = model.model_json_schema(ref_template=REF)
             schemas.update(schema.pop("$defs", {}))
             schemas[model.__name__] = schema
+        schemas["SupplierRecord"]["properties"]["material"]["enum"] = sorted(materials())
         app.openapi_schema = document
         return document
 

@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -172,6 +173,10 @@ def _not_a_flag(value: object, field: str) -> object:
     return value
 
 
+COUNTRY_SCHEMA: dict[str, JsonValue] = {"pattern": "^[A-Za-z]{2}$", "examples": ["CN"]}
+"""What the JSON Schema says of a country code; the validator checks it is a known one."""
+
+
 class SupplierRecord(BaseModel):
     """One supplier of a supplier list, exactly as CONTRACT.md section 1 defines it."""
 
@@ -180,14 +185,14 @@ class SupplierRecord(BaseModel):
     supplier_id: SupplierId
     supplier_name: Annotated[str, Field(max_length=SUPPLIER_NAME_MAX)] | None = None
     material: str
-    origin_country: str
+    origin_country: Annotated[str, Field(json_schema_extra=COUNTRY_SCHEMA)]
     china_share: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     licence_type: LicenceType
     end_use: EndUse
     inventory_buffer_days: Annotated[float, Field(ge=0.0, le=3650.0)]
     alternate_suppliers: Annotated[int, Field(ge=0, le=1000)] | None = None
     supplier_type: SupplierType | None = None
-    destination_country: str | None = None
+    destination_country: Annotated[str, Field(json_schema_extra=COUNTRY_SCHEMA)] | None = None
     as_of: dt.date | None = None
 
     @field_validator("material")

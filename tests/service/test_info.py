@@ -6,6 +6,7 @@ import pytest
 
 from service.app import create_app
 from service.schemas import ModelCard
+from supplier_risk.record import material_codes
 from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD
 from tests.service.conftest import TestClient
@@ -113,6 +114,18 @@ def test_openapi_lists_for_a_get_route_only_the_errors_it_can_give(client: TestC
         listed = set(paths[path]["get"]["responses"])
         assert not listed & {"400", "415", "422"}, path
         assert {"200", "401", "413", "500"} <= listed, path
+
+
+def test_openapi_lists_the_served_materials_and_the_shape_of_a_country(
+    client: TestClient,
+) -> None:
+    # A client generator makes an enum of the materials; countries are any case, so a pattern.
+    record = client.get("/openapi.json").json()["components"]["schemas"]["SupplierRecord"]
+    assert record["properties"]["material"]["enum"] == sorted(material_codes())
+    assert record["properties"]["origin_country"]["pattern"] == "^[A-Za-z]{2}$"
+    assert record["properties"]["destination_country"]["anyOf"][0]["pattern"] == "^[A-Za-z]{2}$"
+    lower = {**BASE_RECORD, "origin_country": "cn"}
+    assert client.post("/v1/score", json=lower).status_code == 200  # the pattern allows it too
 
 
 def test_health_and_readiness_answer_head_without_a_body(settings: Settings) -> None:

@@ -68,6 +68,11 @@ def test_a_missing_material_names_the_served_table(extended: TestClient) -> None
     assert batch["errors"][0]["errors"] == [error]
 
 
+def test_the_openapi_record_lists_the_served_materials(extended: TestClient) -> None:
+    schemas = extended.get("/openapi.json").json()["components"]["schemas"]
+    assert "ce_metal" in schemas["SupplierRecord"]["properties"]["material"]["enum"]
+
+
 def test_a_policy_rule_naming_an_unknown_end_use_stops_the_service_starting(
     tmp_path: Path,
 ) -> None:
