@@ -244,7 +244,8 @@ async def _csv_bytes(request: Request) -> bytes:
             "description": "a supplier list, CSV or an .xlsx workbook (its first sheet; the "
             "content decides, not the label): as the body, or as a multipart form's 'file'",
             "content": {
-                "text/csv": {"schema": {"type": "string"}},
+                # a header line and at least one row: an empty body is a 422
+                "text/csv": {"schema": {"type": "string", "minLength": 1}},
                 XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                 "multipart/form-data": {
