@@ -8,7 +8,7 @@ which the pydantic path (:func:`columns_from_records`) and the vectorised CSV pa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -217,7 +217,11 @@ def _day_policy(reference: Reference, day: dt.date, destination: str | None) -> 
     for i, material in enumerate(materials):
         control_list = lists.get(material.control_list or "")
         if control_list is not None:
-            notes[i] = _assumption_note(reference, control_list, day, destination)
+            said = [
+                _assumption_note(reference, control_list, day, destination),
+                _change_ahead_note(control_list, day, destination),
+            ]
+            notes[i] = NOTES_APART.join(s for s in said if s is not None) or None
     rule_notes = np.array(
         [_assumption_note(reference, r, day, destination) for r in policy.rules], dtype=object
     )
@@ -233,6 +237,43 @@ def _day_policy(reference: Reference, day: dt.date, destination: str | None) -> 
     if len(reference.derived) < MAX_CACHED_DAYS:
         reference.derived[key] = cached
     return cached
+
+
+NOTES_APART = "\n"
+"""Between the policy notes of one row: each is an assumption line (and a summary entry)."""
+
+HORIZON_DAYS = 90
+"""The days ahead a score speaks for: the probability of a disruption within the next 90."""
+
+
+def _turning_days(dated: Dated) -> Iterator[dt.date]:
+    """Yield the days on which a list or rule may come into or go out of force."""
+    yield dated.in_force
+    for suspension in dated.suspensions:
+        yield suspension.start
+        yield suspension.until
+
+
+def _change_ahead_note(dated: Dated, day: dt.date, destination: str | None) -> str | None:
+    """Return a note when a list comes into or goes out of force within the score's horizon.
+
+    The model scores the status on ``day``; a change announced for the coming weeks is what a
+    buyer most needs to hear of. The note names no row's own date: the one-record path caches
+    notes per span of days, and a span ends HORIZON_DAYS before each turning day.
+    """
+    now = dated.in_force_on(day, destination)
+    end = day + dt.timedelta(days=HORIZON_DAYS)
+    for turn in sorted(d for d in set(_turning_days(dated)) if day < d <= end):
+        if dated.in_force_on(turn, destination) != now:
+            change = (
+                "stops applying (suspended)" if now else "comes into force"
+            ) + f" on {turn.isoformat()}"
+            return (
+                f"{dated.name} {change}, within the {HORIZON_DAYS} days this score covers: "
+                f"scored as {'controlled' if now else 'not controlled'}, as on its as_of; "
+                f"rescore with as_of {turn.isoformat()} to see the change"
+            )
+    return None
 
 
 def _assumption_note(
@@ -331,7 +372,7 @@ def _note_early_general_licences(
         f"licences were granted (policy table {policy.version}): check the record"
     )
     for i in np.flatnonzero(early).tolist():
-        notes[i] = note if notes[i] is None else f"{notes[i]}; {note}"
+        notes[i] = note if notes[i] is None else f"{notes[i]}{NOTES_APART}{note}"
 
 
 def derive_features(columns: RecordColumns, reference: Reference, today: dt.date) -> Features:

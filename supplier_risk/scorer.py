@@ -26,6 +26,7 @@ from supplier_risk.explain import (
 )
 from supplier_risk.features import (
     FEATURE_NAMES,
+    NOTES_APART,
     Features,
     RecordColumns,
     columns_from_records,
@@ -399,7 +400,7 @@ def assumption_lines(
             f"{'they name' if several else 'it names'}"
         )
     if policy_note is not None:
-        out.append(policy_note)
+        out.extend(policy_note.split(NOTES_APART))
     return out
 
 

@@ -31,7 +31,7 @@ from supplier_risk.explain import (
     REASON_MIN_LOGIT,
     reasons_for,
 )
-from supplier_risk.features import FEATURE_NAMES, RecordColumns, derive_features
+from supplier_risk.features import FEATURE_NAMES, HORIZON_DAYS, RecordColumns, derive_features
 from supplier_risk.record import (
     ALTERNATES_BOUNDS,
     END_USES,
@@ -115,7 +115,10 @@ class PolicyOutcomes:
     def __init__(self, reference: Reference) -> None:
         self.reference = reference
         policy = reference.policy
-        self._boundaries = sorted(set(_dates_in(policy)))
+        dates = set(_dates_in(policy))
+        # A note of a change ahead starts HORIZON_DAYS before the change's day.
+        ahead = {d - dt.timedelta(days=HORIZON_DAYS) for d in dates}
+        self._boundaries = sorted(dates | ahead)
         self._thresholds = sorted(
             {r.threshold_china_share for r in policy.rules if r.threshold_china_share is not None}
         )

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from supplier_risk.features import NOTES_APART
+
 TOP = 10
 FIRST_ERRORS = 20
 HIGHLY_CONCENTRATED_HHI = 1800.0
@@ -128,8 +130,10 @@ class Totals:
     def add_policy_notes(self, notes: ObjArray) -> None:
         """Count the scored rows of a chunk by the policy note each carries."""
         noted = notes[notes != None]  # noqa: E711 (element-wise on an object array)
-        if noted.size:
-            self.policy_notes.update(noted.tolist())
+        # Rows share few notes: each distinct text is split into its notes once.
+        for said, count in Counter(noted.tolist()).items():
+            for note in said.split(NOTES_APART):
+                self.policy_notes[note] += count
 
     def add_errors(
         self,

@@ -12,6 +12,7 @@ from supplier_risk.features import (
     CONTROLLED_NEEDS_LICENCE,
     DOMESTIC_NOTE,
     FEATURE_NAMES,
+    NOTES_APART,
     Features,
     columns_from_records,
     derive_features,
@@ -77,6 +78,48 @@ def test_derive_features_reads_controlled_from_policy_table(
 def test_derive_features_notes_assumed_suspension(reference: Reference, make_record: Make) -> None:
     features = derive(reference, make_record(material="ho_oxide", as_of="2026-11-22"))
     assert "assumes october_2025 stays suspended until 2027-11-10" in features.policy_note[0]
+
+
+@pytest.mark.parametrize(
+    ("material", "as_of", "scenario", "ahead"),
+    [
+        ("dy_oxide", "2025-01-03", None, None),  # 91 days before the April 2025 list
+        ("dy_oxide", "2025-01-04", None, "april_2025 comes into force on 2025-04-04"),
+        ("dy_oxide", "2025-04-03", None, "april_2025 comes into force on 2025-04-04"),
+        ("dy_oxide", "2025-04-04", None, None),  # in force: nothing ahead
+        # the October 2025 list was suspended before its day came: it never came into force
+        ("ho_oxide", "2025-10-15", None, None),
+        # the table assumes a renewal until 2027-11-10, so the list returns that day
+        ("ho_oxide", "2027-08-12", None, "october_2025 comes into force on 2027-11-10"),
+        (
+            "ho_oxide",
+            "2026-09-01",
+            "suspension_lapses",
+            "october_2025 comes into force on 2026-11-10",
+        ),
+        ("la_ce_oxide", "2025-03-01", None, None),  # never controlled
+    ],
+)
+def test_derive_features_notes_a_change_within_the_90_days_a_score_covers(
+    reference: Reference,
+    make_record: Make,
+    material: str,
+    as_of: str,
+    scenario: str | None,
+    ahead: str | None,
+) -> None:
+    # The model scores the status on as_of; a list coming into force within the horizon is
+    # what a buyer with weeks of stock most needs to hear of.
+    served = reference if scenario is None else load_scenarios().reference_for(scenario, reference)
+    note = derive(served, make_record(material=material, as_of=as_of)).policy_note[0] or ""
+    lines = note.split(NOTES_APART)
+    found = [line for line in lines if "within the 90 days this score covers" in line]
+    if ahead is None:
+        assert not found, note
+    else:
+        assert len(found) == 1, note
+        assert found[0].startswith(ahead), note
+        assert as_of not in found[0]  # the one-record path caches notes over spans of days
 
 
 @pytest.mark.parametrize(

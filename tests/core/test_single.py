@@ -59,6 +59,12 @@ records: st.SearchStrategy[dict[str, Any]] = st.builds(
                 dt.date(2025, 11, 7),
                 dt.date(2026, 11, 10),
                 dt.date(2027, 11, 10),
+                # a change's note starts 90 days before it (and its span in the cache with it)
+                dt.date(2025, 1, 3),
+                dt.date(2025, 1, 4),
+                dt.date(2026, 8, 12),
+                dt.date(2027, 8, 11),
+                dt.date(2027, 8, 12),
             ]
         ),
     ),
@@ -92,7 +98,7 @@ def _grid() -> list[SupplierRecord]:
     """Return records around every boundary the policy table draws."""
     out: list[SupplierRecord] = []
     dates = [None, dt.date(2025, 4, 3), dt.date(2025, 12, 1), dt.date(2027, 11, 9)]
-    dates += [dt.date(2027, 11, 10)]
+    dates += [dt.date(2027, 11, 10), dt.date(2027, 8, 11), dt.date(2027, 8, 12)]
     for material in ("ndfeb_magnet_heavy", "ho_oxide", "la_ce_oxide"):
         for origin in ("CN", "JP"):
             for share in (None, 0.0, 0.0005, 0.001, 0.6):

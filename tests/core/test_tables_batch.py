@@ -336,3 +336,16 @@ def test_summary_lists_the_policy_notes_scores_rest_on(scorer: Scorer) -> None:
     assert "assumes october_2025 stays suspended until 2027-11-10" in assumptions[0]["note"]
     _, lapsed = run_csv(scorer, csv_bytes(records), scenario="suspension_lapses")
     assert lapsed.summary_json([])["policy_notes"] == []
+
+
+def test_summary_counts_each_policy_note_of_a_row_apart(scorer: Scorer) -> None:
+    # 2027-09-01: the assumed suspension holds, and ends within the 90 days: two notes a row.
+    records = rows(3)
+    for record in records[:2]:
+        record.update(material="ho_oxide", as_of="2027-09-01")
+    _, run = run_csv(scorer, csv_bytes(records))
+    notes = run.summary_json([])["policy_notes"]
+    assert [n["suppliers"] for n in notes] == [2, 2]
+    assert "assumes october_2025 stays suspended" in notes[0]["note"] + notes[1]["note"]
+    assert "comes into force on 2027-11-10" in notes[0]["note"] + notes[1]["note"]
+    assert all("\n" not in n["note"] for n in notes)
