@@ -192,6 +192,8 @@ class _DayPolicy:
     """the assumption a material's controlled flag rests on, or None"""
     rule_notes: ObjArray
     """the assumption that a rule does not apply, or None"""
+    rule_ahead: ObjArray
+    """a rule's coming into force (or suspension) within the horizon, or None"""
 
 
 DOMESTIC_NOTE = (
@@ -233,6 +235,9 @@ def _day_policy(reference: Reference, day: dt.date, destination: str | None) -> 
         rules_active=np.array([r.in_force_on(day, destination) for r in policy.rules], dtype=bool),
         notes=notes,
         rule_notes=rule_notes,
+        rule_ahead=np.array(
+            [_change_ahead_note(r, day, destination) for r in policy.rules], dtype=object
+        ),
     )
     if len(reference.derived) < MAX_CACHED_DAYS:
         reference.derived[key] = cached
@@ -269,9 +274,9 @@ def _change_ahead_note(dated: Dated, day: dt.date, destination: str | None) -> s
                 "stops applying (suspended)" if now else "comes into force"
             ) + f" on {turn.isoformat()}"
             return (
-                f"{dated.name} {change}, within the {HORIZON_DAYS} days this score covers: "
-                f"scored as {'controlled' if now else 'not controlled'}, as on its as_of; "
-                f"rescore with as_of {turn.isoformat()} to see the change"
+                f"{dated.name} {change}, within the {HORIZON_DAYS} days this score covers; "
+                f"it is scored by the policy on its as_of: rescore with as_of "
+                f"{turn.isoformat()} to see the change"
             )
     return None
 
@@ -305,12 +310,14 @@ def _day_tables(reference: Reference, days: list[dt.date], destination: str | No
         rules_active=np.zeros((len(days), n_rules), dtype=bool),
         notes=np.full((len(days), n_materials), None, dtype=object),
         rule_notes=np.full((len(days), n_rules), None, dtype=object),
+        rule_ahead=np.full((len(days), n_rules), None, dtype=object),
     )
     for i, answer in enumerate(answers):
         tables.controlled[i] = answer.controlled
         tables.rules_active[i] = answer.rules_active
         tables.notes[i] = answer.notes
         tables.rule_notes[i] = answer.rule_notes
+        tables.rule_ahead[i] = answer.rule_ahead
     return tables
 
 
@@ -355,6 +362,13 @@ def general_licence_within_reach(
     return granted & np.isin(supplier_type, holders)
 
 
+def _add_notes(policy_note: ObjArray, rows: NDArray[np.bool_], notes: ObjArray) -> None:
+    """Add each row's note (None: nothing) to the notes the selected rows already carry."""
+    for i in np.flatnonzero(rows & (notes != None)).tolist():  # noqa: E711 (element-wise)
+        known = policy_note[i]
+        policy_note[i] = notes[i] if known is None else f"{known}{NOTES_APART}{notes[i]}"
+
+
 def _note_early_general_licences(
     columns: RecordColumns, as_of: NDArray[np.datetime64], reference: Reference, notes: ObjArray
 ) -> None:
@@ -371,8 +385,7 @@ def _note_early_general_licences(
         f"licence_type general with as_of before {first.isoformat()}, when the first general "
         f"licences were granted (policy table {policy.version}): check the record"
     )
-    for i in np.flatnonzero(early).tolist():
-        notes[i] = note if notes[i] is None else f"{notes[i]}{NOTES_APART}{note}"
+    _add_notes(notes, early, np.full(early.shape, note, dtype=object))
 
 
 def derive_features(columns: RecordColumns, reference: Reference, today: dt.date) -> Features:
@@ -447,9 +460,8 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
                 destination,
                 (day_index,),
             )
-            assumed = exposed & ~active & (notes != None)  # noqa: E711 (element-wise)
-            if assumed.any():
-                policy_note[assumed] = notes[assumed]
+            _add_notes(policy_note, exposed & ~active, notes)
+            would = exposed
         elif rule.kind == "destination_end_use_denial":
             end_use_hit = np.isin(columns.end_use, [END_USES.index(e) for e in rule.end_uses])
             everywhere = not rule.destination_countries
@@ -458,7 +470,8 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             )
             # The ban is on licensed exports: it bites where a Chinese licence is needed.
             licensed = controlled & (licence != LICENCE_NOT_REQUIRED) & (licence < LICENCE_DENIED)
-            hit = active & end_use_hit & destination_hit & licensed
+            would = end_use_hit & destination_hit & licensed
+            hit = active & would
             licence[hit] = LICENCE_DENIED
             rule_applied[hit] = rule.name
             if not everywhere:
@@ -469,9 +482,20 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
                         rule.name if known is None else f"{known}, {rule.name}"
                     )
         elif rule.kind == "general_licence_revocation":
-            hit = active & controlled & (licence == LICENCE_GENERAL)
+            would = controlled & (licence == LICENCE_GENERAL)
+            hit = active & would
             licence[hit] = LICENCE_INDIVIDUAL
             rule_applied[hit] = rule.name
+        else:
+            continue
+        # A rule that would reach the record and changes within the horizon is named.
+        ahead = _per_row(
+            general.rule_ahead[:, k],
+            {c: tables.rule_ahead[:, k] for c, tables in targeted.items()},
+            destination,
+            (day_index,),
+        )
+        _add_notes(policy_note, would, ahead)
     _note_early_general_licences(columns, as_of, reference, policy_note)
     if targeted_countries:
         unknown = destination_missing & np.array(

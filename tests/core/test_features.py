@@ -122,6 +122,52 @@ def test_derive_features_notes_a_change_within_the_90_days_a_score_covers(
         assert as_of not in found[0]  # the one-record path caches notes over spans of days
 
 
+MAGNET_ABROAD = {
+    "material": "ndfeb_magnet_heavy",
+    "origin_country": "DE",
+    "china_share": 0.5,
+    "licence_type": "not_required",
+}
+DEFENSE_FROM_CHINA = {"material": "dy_oxide", "licence_type": "individual", "end_use": "defense"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "scenario", "ahead"),
+    [
+        (  # the 0.1% rule returns when the suspension lapses, 70 days on
+            {**MAGNET_ABROAD, "as_of": "2026-09-01"},
+            "suspension_lapses",
+            "extraterritorial_0_1pct comes into force on 2026-11-10",
+        ),
+        ({**MAGNET_ABROAD, "as_of": "2026-09-01"}, None, None),  # renewed: nothing ahead
+        (
+            {**DEFENSE_FROM_CHINA, "destination_country": "JP", "as_of": "2025-12-01"},
+            None,
+            "japan_military_end_use_ban comes into force on 2026-01-06",
+        ),
+        # the ban does not reach a German buyer, nor a licence-free export
+        ({**DEFENSE_FROM_CHINA, "destination_country": "DE", "as_of": "2025-12-01"}, None, None),
+        (
+            {**DEFENSE_FROM_CHINA, "material": "la_ce_oxide", "destination_country": "JP"}
+            | {"as_of": "2025-12-01"},
+            None,
+            None,
+        ),
+    ],
+)
+def test_derive_features_notes_a_rule_ahead_only_where_it_would_reach_the_record(
+    reference: Reference,
+    make_record: Make,
+    overrides: dict[str, object],
+    scenario: str | None,
+    ahead: str | None,
+) -> None:
+    served = reference if scenario is None else load_scenarios().reference_for(scenario, reference)
+    note = derive(served, make_record(**overrides)).policy_note[0] or ""
+    found = [line for line in note.split(NOTES_APART) if "within the 90 days" in line]
+    assert [line.split(",")[0] for line in found] == ([] if ahead is None else [ahead]), note
+
+
 @pytest.mark.parametrize(
     ("overrides", "noted"),
     [
