@@ -21,9 +21,6 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
-# A *_created series per counter doubles what every scrape stores, for a start time that
-# process_start_time_seconds already gives; the README lists only the series that count.
-disable_created_metrics()  # type: ignore[no-untyped-call]
 LATENCY_BUCKETS = (
     0.0005,
     0.001,
@@ -95,6 +92,10 @@ class Metrics:
     """The service's metrics, with label children cached for the hot path."""
 
     def __init__(self) -> None:
+        # A *_created series per counter doubles what every scrape stores, for a start time
+        # that process_start_time_seconds already gives; the README lists only the series that
+        # count. A process-wide switch: thrown by the app factory, not by importing this module.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         # The worker's own CPU, memory, open files and start time, as every exporter gives.
         ProcessCollector(registry=self.registry)

@@ -229,7 +229,11 @@ def _problem(exc: ValidationError) -> str:
     # of lists; the deeper error names the cell (terms.7.values.1.2), the other only its row.
     error = max(exc.errors(), key=lambda e: len(e["loc"]))
     where = ".".join(str(p) for p in error["loc"] if not (isinstance(p, str) and "[" in p))
-    return f"{where}: {error['msg']}"
+    # Our own checks' words stand alone: pydantic's "Value error, " prefix adds nothing, and a
+    # check over the whole file (the terms' names) has no place to name.
+    raised = error.get("ctx", {}).get("error") if error["type"] == "value_error" else None
+    what = error["msg"] if raised is None else str(raised)
+    return f"{where}: {what}" if where else what
 
 
 def load_model_file(path: Path) -> ModelFile:

@@ -31,7 +31,13 @@ from supplier_risk.explain import (
     REASON_MIN_LOGIT,
     reasons_for,
 )
-from supplier_risk.features import FEATURE_NAMES, HORIZON_DAYS, RecordColumns, derive_features
+from supplier_risk.features import (
+    FEATURE_NAMES,
+    HORIZON_DAYS,
+    RecordColumns,
+    derive_features,
+    general_licence_within_reach,
+)
 from supplier_risk.record import (
     ALTERNATES_BOUNDS,
     END_USES,
@@ -58,9 +64,10 @@ _SHARE = FEATURE_NAMES.index("china_share")
 _LICENCE = FEATURE_NAMES.index("licence_type")
 _CONTROLLED = FEATURE_NAMES.index("controlled")
 _BUFFER = FEATURE_NAMES.index("inventory_buffer_days")
+_KEY_DAY = 1
 _KEY_LICENCE = 4
 _KEY_SHARE = 6
-"""Positions of the licence and the China-share bucket in PolicyOutcomes.key."""
+"""Positions of the date span, the licence and the China-share bucket in PolicyOutcomes.key."""
 _ALTERNATES = FEATURE_NAMES.index("alternate_suppliers")
 _SHARE_BIT, _LICENCE_BIT, _CONTROLLED_BIT = 1 << _SHARE, 1 << _LICENCE, 1 << _CONTROLLED
 """Column bits of the terms' inputs that a licence or China-share change can alter."""
@@ -126,13 +133,8 @@ class PolicyOutcomes:
         for rule in policy.rules:
             named.update(rule.destination_countries)
         self._countries = frozenset({*named, "CN"})  # CN to CN is a domestic sale
-        licences = policy.general_licences
-        self.general_from = licences.first_granted if licences is not None else None
-        """the day the first general licences were granted, if the table says"""
-        holders = licences.holders if licences is not None else SUPPLIER_TYPE_ORDER
-        self.general_holders = frozenset(SUPPLIER_TYPE_ORDER.index(t) for t in holders)
-        """the supplier type codes that can hold a general licence"""
         self._cache: dict[tuple[Any, ...], Outcome] = {}
+        self._general: dict[tuple[int, int], bool] = {}
         self.target_buckets = tuple(self.share_bucket(t) for t in CHINA_SHARE_TARGETS)
         """The China-share bucket of each of CHINA_SHARE_TARGETS."""
 
@@ -171,6 +173,26 @@ class PolicyOutcomes:
             if len(self._cache) >= MAX_CACHED_OUTCOMES:
                 self._cache.clear()
             self._cache[key] = found
+        return found
+
+    def general_within_reach(self, key: tuple[Any, ...], inputs: _Inputs) -> bool:
+        """Return whether the record's supplier could hold a general licence on its date.
+
+        Asked of :func:`supplier_risk.features.general_licence_within_reach`, as the batch
+        asks it, and cached by date span and supplier type: the day the first were granted
+        is one of the table's boundary dates, so the answer is one within a span.
+        """
+        span = (key[_KEY_DAY], inputs.supplier_type)
+        found = self._general.get(span)
+        if found is None:
+            found = bool(
+                general_licence_within_reach(
+                    np.array([np.datetime64(inputs.day, "D")], dtype="datetime64[D]"),
+                    np.array([float(inputs.supplier_type)], dtype=np.float64),
+                    self.reference,
+                )[0]
+            )
+            self._general[span] = found
         return found
 
     def _derive(self, inputs: _Inputs) -> Outcome:
@@ -432,11 +454,8 @@ class SingleScorer:
         head, tail = key[:_KEY_LICENCE], key[_KEY_LICENCE + 1 :]
         changed_row = row.copy()
         # Before the first general licences none could be had, nor by every kind of supplier
-        # (as recourse_candidates).
-        general_from = outcomes.general_from
-        no_general = (
-            general_from is not None and inputs.day < general_from
-        ) or inputs.supplier_type not in outcomes.general_holders
+        # (the batch's predicate, as recourse_candidates is given it).
+        no_general = not outcomes.general_within_reach(key, inputs)
         for code in _LICENCE_TARGET_CODES:
             if inputs.licence > code and not (no_general and code == _GENERAL):
                 outcome = outcomes.cached((*head, code, *tail))

@@ -66,37 +66,28 @@ def test_recourse_changes_one_actionable_field_each(scorer: Scorer, make_record:
         }  # fmt: skip
 
 
-@pytest.mark.parametrize(("as_of", "offered"), [("2025-12-01", False), ("2025-12-02", True)])
-def test_recourse_offers_a_general_licence_only_once_general_licences_existed(
-    scorer: Scorer, make_record: Make, as_of: str, offered: bool
+@pytest.mark.parametrize(
+    ("as_of", "supplier_type", "offered"),
+    [
+        # DOMAIN.md: the first general licences were granted on 2025-12-02; before that day a
+        # buyer could not move a supplier onto one (and a record claiming one is asked to be
+        # checked).
+        ("2025-12-01", "established", False),
+        ("2025-12-02", "established", True),
+        # DOMAIN.md 'Licences': smaller firms and traders stayed on individual licences, so
+        # moving one of them onto a general licence is no change a buyer can make (a missing
+        # type is scored as established, and so is offered one).
+        ("2026-06-01", "established", True),
+        ("2026-06-01", None, True),
+        ("2026-06-01", "smaller", False),
+        ("2026-06-01", "intermediary", False),
+    ],
+)
+def test_recourse_offers_a_general_licence_only_when_and_to_whom_they_were_granted(
+    scorer: Scorer, make_record: Make, as_of: str, supplier_type: str | None, offered: bool
 ) -> None:
-    # DOMAIN.md: the first general licences were granted on 2025-12-02; before that day a
-    # buyer could not move a supplier onto one, and a record claiming one is asked to be checked.
     record = make_record(
         material="dy_oxide", origin_country="CN", licence_type="individual", as_of=as_of,
-        inventory_buffer_days=60, alternate_suppliers=0, supplier_type="established",
-    )  # fmt: skip
-    batch = scorer.score_records([record], TODAY)[0]
-    single = SingleScorer(scorer).score(record, TODAY)
-    for result in (batch, single):
-        licences = [
-            o["change"]["licence_type"] for o in result["recourse"] if "licence_type" in o["change"]
-        ]
-        assert ("general" in licences) is offered, result["recourse"]
-
-
-@pytest.mark.parametrize(
-    ("supplier_type", "offered"),
-    [("established", True), (None, True), ("smaller", False), ("intermediary", False)],
-)
-def test_recourse_offers_a_general_licence_only_to_supplier_types_that_can_hold_one(
-    scorer: Scorer, make_record: Make, supplier_type: str | None, offered: bool
-) -> None:
-    # DOMAIN.md 'Licences': smaller firms and traders stayed on individual licences, so moving
-    # one of them onto a general licence is no change a buyer can make (a missing type is
-    # scored as established, and so is offered one).
-    record = make_record(
-        material="dy_oxide", origin_country="CN", licence_type="individual", as_of="2026-06-01",
         inventory_buffer_days=60, alternate_suppliers=0, supplier_type=supplier_type,
     )  # fmt: skip
     batch = scorer.score_records([record], TODAY)[0]

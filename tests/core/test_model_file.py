@@ -188,6 +188,28 @@ def test_parse_model_refuses_wrong_shape(document: dict[str, Any], change: Any, 
         parse_model(rehashed(document, change))
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: _first_term(d).update(name="licence_type"),
+            "model file: term 'licence_type' over ['china_share'] must be named 'china_share'",
+        ),
+        (
+            lambda d: _first_term(d)["values"].pop(),
+            "model file: terms.0: term china_share: needs {bins} values",
+        ),
+    ],
+)
+def test_parse_model_words_a_failed_check_as_where_then_what(
+    document: dict[str, Any], change: Any, message: str
+) -> None:
+    # A check over the whole file has no place to name: it said "model file: : Value error, ...".
+    with pytest.raises(ModelFileError) as caught:
+        parse_model(rehashed(document, change))
+    assert str(caught.value) == message.format(bins=len(_first_term(document)["edges"][0]) + 1)
+
+
 def test_loaded_model_refuses_features_of_another_release(document: dict[str, Any]) -> None:
     def rename(doc: dict[str, Any]) -> None:
         doc["features"][0]["name"] = "china_content"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +21,11 @@ from supplier_risk.record import (
     SupplierRecord,
     material_codes,
 )
-from supplier_risk.scorer import Scorer
+from supplier_risk.scorer import Scorer, build_scorer
+from supplier_risk.settings import default_model_path
 from supplier_risk.single import SingleScorer
 from tests.conftest import TODAY
+from tests.core.test_policy_check import Policy, copy_reference
 
 SCENARIOS: list[str | None] = [
     None,
@@ -57,6 +61,8 @@ records: st.SearchStrategy[dict[str, Any]] = st.builds(
             [
                 dt.date(2025, 4, 4),
                 dt.date(2025, 11, 7),
+                dt.date(2025, 12, 1),  # the eve of the first general licences
+                dt.date(2025, 12, 2),
                 dt.date(2026, 11, 10),
                 dt.date(2027, 11, 10),
                 # a change's note starts 90 days before it (and its span in the cache with it)
@@ -94,6 +100,9 @@ def test_single_score_raises_for_unknown_scenario(single: SingleScorer, make_rec
         single.score(make_record(), TODAY, scenario="nope")
 
 
+TYPES: list[str | None] = [None, *SUPPLIER_TYPE_ORDER]
+
+
 def _grid() -> list[SupplierRecord]:
     """Return records around every boundary the policy table draws."""
     out: list[SupplierRecord] = []
@@ -113,6 +122,8 @@ def _grid() -> list[SupplierRecord]:
                                 "licence_type": licence,
                                 "end_use": "defense" if len(out) % 2 else "automotive",
                                 "inventory_buffer_days": 20 + len(out) % 200,
+                                # general-licence holders and not (policy table)
+                                "supplier_type": TYPES[len(out) % len(TYPES)],
                                 "destination_country": destination,
                                 "as_of": as_of,
                             }
@@ -186,3 +197,27 @@ def test_single_score_notes_match_the_batch_across_cached_dates(
         batch = scorer.score_records([record], TODAY)[0]
         assert one["assumptions"] == batch["assumptions"], as_of
         assert any("check the record" in line for line in one["assumptions"])
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda p: p["general_licences"].pop("holders"),  # every supplier type may hold one
+        lambda p: p.pop("general_licences"),  # the table does not say when or to whom
+    ],
+    ids=["no holders", "no general_licences"],
+)
+def test_single_score_equals_batch_score_under_other_general_licence_tables(
+    tmp_path: Path, edit: Callable[[Policy], object]
+) -> None:
+    # Recourse offers a general licence as the policy table allows; both paths must read it
+    # alike where the shipped table is not the one served.
+    scorer = build_scorer(default_model_path(), copy_reference(tmp_path / "reference", edit))
+    grid = _grid()
+    fresh = SingleScorer(scorer)
+    offered = 0
+    for record, expected in zip(grid, scorer.score_records(grid, TODAY), strict=True):
+        one = json.loads(to_json(fresh.score(record, TODAY)))
+        assert one == json.loads(to_json(expected)), record
+        offered += any(o["change"].get("licence_type") == "general" for o in one["recourse"])
+    assert offered  # the grid reaches the case

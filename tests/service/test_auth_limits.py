@@ -13,7 +13,7 @@ from service.app import create_app
 from service.middleware import KeyRing
 from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD
-from tests.service.conftest import API_KEY, TestClient, auth
+from tests.service.conftest import API_KEY, TestClient, auth, http_scope
 
 
 def test_request_without_key_is_401_with_www_authenticate(keyed: TestClient) -> None:
@@ -76,7 +76,7 @@ def test_key_is_checked_before_the_body_is_read(keyed_settings: Settings) -> Non
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
-    scope = _scope("/v1/score", [(b"content-type", b"application/json")])
+    scope = http_scope("/v1/score", [(b"content-type", b"application/json")])
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 401
 
@@ -105,23 +105,6 @@ def test_keys_configured_do_not_warn(
     with TestClient(create_app(keyed_settings)):
         pass
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
-
-
-def _scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"test"), *headers],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 2),
-    }
 
 
 @pytest.fixture
@@ -156,7 +139,7 @@ def test_chunked_body_over_limit_is_413_without_reading_the_rest(
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
-            scope = _scope(path, [(b"content-type", b"application/json")])  # no Content-Length
+            scope = http_scope(path, [(b"content-type", b"application/json")])  # no Content-Length
             await app(scope, receive, send)
 
     asyncio.run(run())
@@ -186,7 +169,7 @@ def test_a_caller_leaving_mid_body_is_no_error(
     async def run() -> None:
         async with app.router.lifespan_context(app):
             kind = b"text/csv" if path.endswith("csv") else b"application/json"
-            await app(_scope(path, [(b"content-type", kind)]), receive, send)
+            await app(http_scope(path, [(b"content-type", kind)]), receive, send)
 
     asyncio.run(run())
     # nobody to answer: at most a bare 499, which no caller reads

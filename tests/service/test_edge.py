@@ -17,7 +17,7 @@ from service.logs import AccessLog
 from service.threads import busy, in_thread
 from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD
-from tests.service.conftest import API_KEY, TestClient
+from tests.service.conftest import API_KEY, TestClient, http_scope
 
 
 def access_lines(client: TestClient, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -110,20 +110,7 @@ def _asgi_get(
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"test"), *headers],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 2),
-    }
+    scope = http_scope(path, headers, method="GET")
     asyncio.run(app(scope, receive, send))
     return sent
 
@@ -205,20 +192,7 @@ def test_a_request_cut_off_by_the_shutdown_timeout_is_answered_503(
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
-            scope = {
-                "type": "http",
-                "asgi": {"version": "3.0"},
-                "http_version": "1.1",
-                "method": "POST",
-                "scheme": "http",
-                "path": "/v1/score/csv",
-                "raw_path": b"/v1/score/csv",
-                "query_string": b"",
-                "root_path": "",
-                "headers": [(b"host", b"test"), (b"content-type", b"text/csv")],
-                "client": ("127.0.0.1", 1),
-                "server": ("127.0.0.1", 2),
-            }
+            scope = http_scope("/v1/score/csv", [(b"content-type", b"text/csv")])
             task = asyncio.create_task(app(scope, receive, send))
             await asyncio.sleep(0.05)
             task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from service.app import create_app
@@ -10,6 +14,8 @@ from supplier_risk.record import material_codes
 from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD
 from tests.service.conftest import TestClient
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_model_card_has_version_terms_metrics_and_training(client: TestClient) -> None:
@@ -168,3 +174,19 @@ def test_a_405_lists_every_method_of_the_path_in_allow(
     assert response.status_code == 405
     assert set(response.headers["allow"].split(", ")) == allowed
     assert response.json()["error"] == "method_not_allowed"
+
+
+def test_importing_the_service_leaves_prometheus_client_as_it_was() -> None:
+    # No work at import time (docs/ARCHITECTURE.md): turning off the *_created series is the
+    # app's doing, not a side effect of importing it on every registry in the process.
+    code = (
+        "import service.app\n"
+        "from prometheus_client import CollectorRegistry, Counter, generate_latest\n"
+        "registry = CollectorRegistry()\n"
+        "Counter('c', 'c', registry=registry)\n"
+        "print('c_created' in generate_latest(registry).decode())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr
