@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from service import threads
 from service.docs import install_docs
 from service.errors import allowed_methods, install_handlers
 from service.fastlane import ScoreLane
@@ -28,6 +27,7 @@ from service.middleware import EdgeMiddleware, KeyRing
 from service.openapi import install_openapi
 from service.routes import info, ops, scoring
 from service.state import ModelHolder, settle_memory
+from service.threads import ThreadWork
 from supplier_risk import __version__
 from supplier_risk.errors import SupplierRiskError
 from supplier_risk.record import material_codes
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     settings = settings if settings is not None else Settings()
     metrics = Metrics()
     holder = ModelHolder(settings, metrics)
+    work = ThreadWork()
     access = AccessLog(enabled=settings.log_level in ("debug", "info"))
 
     @asynccontextmanager
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
             if hup:
                 with suppress(Exception):
                     asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            left = threads.busy()
+            left = work.busy()
             if left:
                 # Only requests uvicorn cut off at the shutdown timeout (answered 503) leave
                 # work behind; Python would wait for it before exiting (service.threads).
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.holder = holder
+    app.state.work = work  # the requests' thread work, which shutdown will not wait for
     app.state.access = access
     keys = KeyRing(k.get_secret_value() for k in settings.api_keys)
     app.state.keys = keys  # /readyz shows a reload error in full only to a caller with a key

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from service.errors import ApiError
 from service.metrics import Metrics
-from service.threads import in_thread
 from supplier_risk.errors import SupplierRiskError
 from supplier_risk.scorer import Scorer, build_scorer
 from supplier_risk.settings import Settings
@@ -103,7 +103,7 @@ class ModelHolder:
         async with self._lock:
             started = time.perf_counter()
             try:
-                serving = await in_thread(load_serving, self.settings)
+                serving = await run_in_threadpool(load_serving, self.settings)
             except (SupplierRiskError, OSError) as exc:
                 return self._failed(trigger, str(exc))
             except Exception as exc:

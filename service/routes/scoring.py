@@ -28,7 +28,7 @@ from service.metrics import Metrics
 from service.openapi import ERROR_RESPONSES, body_schema
 from service.schemas import BatchResponse
 from service.state import ModelDep, Serving, SettingsDep, get_serving
-from service.threads import in_thread
+from service.threads import ThreadWork
 from supplier_risk.errors import InputFileError, UnknownScenarioError
 from supplier_risk.results import ScoreResult
 from supplier_risk.tables import NO_DATA_ROWS, read_table, score_frame, write_table
@@ -146,9 +146,10 @@ async def score_batch(
     _check_scenario(serving, scenario)
     body = await request.body()
     args = (serving, body, settings.max_batch_items, settings.current_date(), scenario)
+    work: ThreadWork = request.app.state.work
     # A large batch is CPU work of milliseconds: off the event loop, so /healthz stays prompt.
     done = (
-        await in_thread(_batch_work, *args)
+        await work.run(_batch_work, *args)
         if len(body) > BATCH_IN_THREAD_BYTES
         else _batch_work(*args)
     )
@@ -265,8 +266,9 @@ async def score_csv(
     """Score a supplier list; same code as `supplier-risk score`."""
     _check_scenario(serving, scenario)
     data = await _csv_bytes(request)
+    work: ThreadWork = request.app.state.work
     try:
-        frame, summary = await in_thread(
+        frame, summary = await work.run(
             _score_csv, serving, data, settings.current_date(), scenario
         )
     except InputFileError as exc:
@@ -280,7 +282,7 @@ async def score_csv(
     request.scope.setdefault("state", {})["items"] = summary.scored
     if prefers_json(request.headers.get("accept", "")):
         document = {
-            "rows": await in_thread(_json_rows, frame),
+            "rows": await work.run(_json_rows, frame),
             "summary": {
                 "rows": summary.rows,
                 "scored": summary.scored,
@@ -288,8 +290,8 @@ async def score_csv(
                 "bands": summary.bands,
             },
         }
-        return _json(await in_thread(to_json, document))
-    text = await in_thread(lambda: "".join(write_table(frame)))
+        return _json(await work.run(to_json, document))
+    text = await work.run(lambda: "".join(write_table(frame)))
     return Response(
         content=text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",

@@ -14,7 +14,6 @@ import pytest
 from service.app import create_app
 from service.errors import ErrorBody
 from service.logs import AccessLog
-from service.threads import busy, in_thread
 from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD
 from tests.service.conftest import API_KEY, TestClient, http_scope
@@ -220,20 +219,45 @@ def test_shutdown_does_not_wait_for_the_threads_of_cut_off_requests(
     release = threading.Event()
     threading.Timer(2.0, release.set).start()  # the thread's work, seconds of it
 
+    work = app.state.work
+
     async def run() -> None:
         async with app.router.lifespan_context(app):
-            task = asyncio.create_task(in_thread(release.wait))
-            while not busy():
+            task = asyncio.create_task(work.run(release.wait))
+            while not work.busy():
                 await asyncio.sleep(0.01)
             task.cancel()  # what uvicorn does at the timeout; the edge answers 503
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            assert busy() == 1  # the thread works on
+            assert work.busy() == 1  # the thread works on
         assert not release.is_set()  # the lifespan ended without waiting for it
 
     asyncio.run(run())
     assert exits == [0]
     release.wait()
+
+
+def test_shutdown_waits_for_no_other_app_and_exits_only_for_its_own_work(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The count was one per process: an app stopping while another app's request (or a model
+    # reload) ran in a thread took the whole process down with exit status 0, a test run too.
+    busy_app, stopping = create_app(settings), create_app(settings)
+    exits: list[int] = []
+    monkeypatch.setattr("service.app.exit_now", exits.append)
+    release = threading.Event()
+
+    async def run() -> None:
+        task = asyncio.create_task(busy_app.state.work.run(release.wait))
+        while not busy_app.state.work.busy():
+            await asyncio.sleep(0.01)
+        async with stopping.router.lifespan_context(stopping):
+            pass
+        release.set()
+        await task
+
+    asyncio.run(run())
+    assert exits == []
 
 
 def test_every_outcome_has_one_access_line_a_count_and_a_duration(
