@@ -196,6 +196,9 @@ def _type_reason(c: ReasonContext) -> str:
 
 def _end_use_reason(c: ReasonContext) -> str:
     words = c.end_use.replace("_", " ")
+    if not c.controlled:
+        # No licence review reaches a material no list controls, nor a sale inside China.
+        return f"{words.capitalize()} end use, of {c.sensitivity} sensitivity"
     if c.end_use == "defense":
         return "Defense end use: foreign military end users are refused in principle"
     return f"{words.capitalize()} end use is of {c.sensitivity} sensitivity in licence reviews"

@@ -70,6 +70,8 @@ LICENCE_GENERAL = LICENCE_ORDER.index("general")
 CONTROLLED_NEEDS_LICENCE = "controlled_export_needs_licence"
 """Built-in rule: exports of a controlled material from China need a licence (Announcement No. 18
 for the April 2025 list; No. 57 for the October 2025 list when the table has it in force)."""
+DOMESTIC_SALE = "domestic_sale_needs_no_export_licence"
+"""Built-in rule: a sale from China to a buyer in China is no export, so no licence applies."""
 MISSING_CODE = -1
 
 IntArray = NDArray[np.int64]
@@ -198,7 +200,7 @@ class _DayPolicy:
 
 DOMESTIC_NOTE = (
     "origin_country and destination_country CN: a sale inside China, which China's export "
-    "controls do not cover; scored as not controlled, with the licence_type given"
+    "controls do not cover; scored as not controlled and needing no export licence"
 )
 
 MAX_CACHED_DAYS = 20_000
@@ -435,6 +437,10 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     stale = controlled & origin_cn & (licence == LICENCE_NOT_REQUIRED)
     licence[stale] = LICENCE_INDIVIDUAL
     rule_applied[stale] = CONTROLLED_NEEDS_LICENCE
+    # A licence given for a sale inside China covers no export: scored as none needed.
+    at_home = domestic & (licence != LICENCE_NOT_REQUIRED)
+    licence[at_home] = LICENCE_NOT_REQUIRED
+    rule_applied[at_home] = DOMESTIC_SALE
     for k, rule in enumerate(reference.policy.rules):
         active = _per_row(
             general.rules_active[:, k],

@@ -37,7 +37,7 @@ REASON_KEYS: dict[str, tuple[str, ...]] = {
     "inventory_buffer_days": ("buffer_days",),
     "alternate_suppliers": ("alternates",),
     "supplier_type": ("supplier_type",),
-    "end_use": ("end_use",),
+    "end_use": ("end_use", "controlled"),
     "licence_type x end_use": ("licence", "end_use"),
     "licence_type x inventory_buffer_days": ("licence", "buffer_days"),
 }

@@ -11,6 +11,7 @@ import pytest
 from supplier_risk.features import (
     CONTROLLED_NEEDS_LICENCE,
     DOMESTIC_NOTE,
+    DOMESTIC_SALE,
     FEATURE_NAMES,
     NOTES_APART,
     Features,
@@ -229,13 +230,17 @@ def test_derive_features_raises_stale_licence_for_controlled_chinese_export(
 
 
 @pytest.mark.parametrize(
-    ("origin", "destination", "controlled", "licence"),
+    ("origin", "destination", "given", "controlled", "licence", "rule"),
     [
-        ("CN", "CN", False, "not_required"),  # a sale inside China is no export
-        ("CN", "DE", True, "individual"),
-        ("CN", None, True, "individual"),
+        # a sale inside China is no export: no control, no licence, whatever the record says
+        ("CN", "CN", "not_required", False, "not_required", None),
+        ("CN", "CN", "individual", False, "not_required", DOMESTIC_SALE),
+        ("CN", "CN", "pending", False, "not_required", DOMESTIC_SALE),
+        ("CN", "DE", "not_required", True, "individual", CONTROLLED_NEEDS_LICENCE),
+        ("CN", None, "not_required", True, "individual", CONTROLLED_NEEDS_LICENCE),
         # a Japanese maker's Chinese rare earths were exported to it, under the controls
-        ("JP", "CN", True, "not_required"),
+        ("JP", "CN", "not_required", True, "not_required", None),
+        ("JP", "CN", "individual", True, "individual", None),
     ],
 )
 def test_derive_features_leaves_a_sale_inside_china_outside_the_export_controls(
@@ -243,16 +248,19 @@ def test_derive_features_leaves_a_sale_inside_china_outside_the_export_controls(
     make_record: Make,
     origin: str,
     destination: str | None,
+    given: str,
     controlled: bool,
     licence: str,
+    rule: str | None,
 ) -> None:
     record = make_record(
-        material="dy_oxide", origin_country=origin, china_share=1.0, licence_type="not_required",
+        material="dy_oxide", origin_country=origin, china_share=1.0, licence_type=given,
         end_use="defense", destination_country=destination, as_of=dt.date(2026, 11, 20),
     )  # fmt: skip
     features = derive(reference, record)
     assert bool(value(features, "controlled")) is controlled
     assert LICENCE_ORDER[int(value(features, "licence_type"))] == licence
+    assert features.rule_applied[0] == rule
     assert (features.policy_note[0] == DOMESTIC_NOTE) is (origin == destination == "CN")
 
 

@@ -68,3 +68,20 @@ def test_reason_text_depends_only_on_its_keys(term: str) -> None:
         if name not in read:
             changed = dataclasses.replace(BASE, **{name: value})
             assert reason_text(term, changed) == base, name
+
+
+@pytest.mark.parametrize(
+    ("controlled", "said"),
+    [
+        (True, "Defense end use: foreign military end users are refused in principle"),
+        # no licence is reviewed for an uncontrolled material, nor for a sale inside China
+        (False, "Defense end use, of critical sensitivity"),
+    ],
+)
+def test_the_end_use_reason_speaks_of_licence_reviews_only_where_there_are_some(
+    controlled: bool, said: str
+) -> None:
+    context = dataclasses.replace(
+        BASE, end_use="defense", sensitivity="critical", controlled=controlled
+    )
+    assert reason_text("end_use", context) == said
