@@ -36,10 +36,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
 }
 
-READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+NO_BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: ERROR_RESPONSES[code] for code in (401, 413, 500, 503)
 }
-"""What a GET route can answer besides its own: it reads no body, so never 400, 415 or 422
+"""What a route that reads no body can answer besides its own: never 400, 415 or 422
 (413 only for a request that declares an oversized body all the same)."""
 
 BODY_MODELS: tuple[type[BaseModel], ...] = (SupplierRecord, BatchRequest, CsvJsonResponse)

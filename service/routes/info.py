@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.openapi import READ_RESPONSES
+from service.openapi import NO_BODY_RESPONSES
 from service.schemas import ModelCard, PolicyResponse, ScenarioItem, ScenariosResponse
 from service.state import ModelDep
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
 
-@router.get("/model", summary="The model card", response_model=ModelCard, responses=READ_RESPONSES)
+@router.get(
+    "/model", summary="The model card", response_model=ModelCard, responses=NO_BODY_RESPONSES
+)
 async def model_card(serving: ModelDep) -> ModelCard:
     """Return the model being served: version, features, term tables, metrics, training data."""
     model = serving.scorer.model
@@ -35,7 +37,10 @@ async def model_card(serving: ModelDep) -> ModelCard:
 
 
 @router.get(
-    "/policy", summary="The policy table", response_model=PolicyResponse, responses=READ_RESPONSES
+    "/policy",
+    summary="The policy table",
+    response_model=PolicyResponse,
+    responses=NO_BODY_RESPONSES,
 )
 async def policy(serving: ModelDep) -> PolicyResponse:
     """Return the dated policy table in use and its version."""
@@ -47,7 +52,7 @@ async def policy(serving: ModelDep) -> PolicyResponse:
     "/scenarios",
     summary="The what-if scenarios",
     response_model=ScenariosResponse,
-    responses=READ_RESPONSES,
+    responses=NO_BODY_RESPONSES,
 )
 async def scenarios(serving: ModelDep) -> ScenariosResponse:
     """Return the named scenarios; pass one as ?scenario=NAME to any scoring endpoint."""

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from service.errors import ApiError, ErrorBody
 from service.metrics import CONTENT_TYPE
 from service.middleware import KeyRing, presented_key
-from service.openapi import ERROR_RESPONSES
+from service.openapi import ERROR_RESPONSES, NO_BODY_RESPONSES
 from service.schemas import Health, Readiness, ReloadResponse
 from service.state import HolderDep, MetricsDep, SettingsDep
 
@@ -93,7 +93,7 @@ async def metrics(collected: MetricsDep) -> Response:
     summary="Reload the model file",
     response_model=ReloadResponse,
     responses={
-        **ERROR_RESPONSES,
+        **NO_BODY_RESPONSES,
         403: {"model": ErrorBody, "description": "no API keys are configured"},
         409: {"model": ReloadResponse, "description": "the new file is bad; the old model serves"},
     },
