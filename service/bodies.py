@@ -27,7 +27,9 @@ JSON_TYPES = ("application/json",)
 BATCH_FIELDS: tuple[str, ...] = tuple(BatchEnvelope.model_fields)
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-LIST_TYPES = (*CSV_TYPES, XLSX_TYPE, "application/octet-stream")
+XLSM_TYPE = "application/vnd.ms-excel.sheet.macroenabled.12"
+"""A workbook with macros (read as any workbook: its macros are never run), lower case."""
+LIST_TYPES = (*CSV_TYPES, XLSX_TYPE, XLSM_TYPE, "application/octet-stream")
 """A raw supplier-list body: CSV or a workbook, whatever the label (the content decides)."""
 UTF8_BOM = b"\xef\xbb\xbf"
 """Some Windows tools start UTF-8 text with it; JSON parsers may ignore it (RFC 8259, 8.1)."""

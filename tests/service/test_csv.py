@@ -103,7 +103,11 @@ def test_csv_wrong_content_type_is_415(client: TestClient) -> None:
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@pytest.mark.parametrize("content_type", [XLSX, "application/octet-stream"])
+@pytest.mark.parametrize(
+    "content_type",
+    # .xlsm's own type, as a browser or curl --data-binary @list.xlsm labels it (any case)
+    [XLSX, "application/octet-stream", "application/vnd.ms-excel.sheet.macroEnabled.12"],
+)
 @pytest.mark.parametrize("workbook", [True, False], ids=["xlsx", "csv"])
 def test_csv_endpoint_takes_a_raw_body_labelled_as_a_workbook_or_bytes(
     client: TestClient, content_type: str, workbook: bool
