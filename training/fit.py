@@ -64,6 +64,25 @@ HGB_PARAMS: dict[str, Any] = {
     "n_iter_no_change": 30,
 }
 
+SEPARATED_LOSS_FRACTION = 1e-3
+"""Boosting also stops once the validation log loss is below this fraction of the constant
+model's (the first score): the labels are then separated, and each tree only makes sure answers
+surer. A history that does not separate stays far above it (the shipped one at about 0.76)."""
+
+
+class Booster(HistGradientBoostingClassifier):  # type: ignore[misc]
+    """HistGradientBoostingClassifier that also stops early when the validation loss vanishes."""
+
+    def _should_stop(self, scores: list[float]) -> bool:
+        """Return True when scikit-learn's rule stops, or when the labels are separated."""
+        # The scores are negated losses. On separable labels the loss falls toward 0 by more
+        # than tol (1e-7) every n_iter_no_change iterations for ever, so scikit-learn's rule
+        # never stops: 1,000 iterations per fit and log-odds beyond 18 on 3,000 rows where
+        # every disruption had a half-day buffer. Where it does not separate, this never
+        # holds and the fit, stopping where scikit-learn's rule stops, is unchanged.
+        separated = -scores[-1] < SEPARATED_LOSS_FRACTION * -scores[0]
+        return bool(super()._should_stop(scores)) or separated
+
 
 def interaction_groups(pairs: tuple[Pair, ...]) -> list[list[int]]:
     """Return sklearn's interaction_cst: the pairs, plus a singleton for every other input."""
@@ -72,11 +91,9 @@ def interaction_groups(pairs: tuple[Pair, ...]) -> list[list[int]]:
     return groups + [[i] for i in range(len(FEATURE_NAMES)) if i not in used]
 
 
-def constrained_estimator(
-    pairs: tuple[Pair, ...], seed: int, **overrides: Any
-) -> HistGradientBoostingClassifier:
+def constrained_estimator(pairs: tuple[Pair, ...], seed: int, **overrides: Any) -> Booster:
     """Return the additive, monotone estimator with the given interaction pairs."""
-    return HistGradientBoostingClassifier(
+    return Booster(
         monotonic_cst=[MONOTONE[f] for f in FEATURE_NAMES],
         interaction_cst=interaction_groups(pairs),
         random_state=seed,
@@ -160,11 +177,11 @@ def select_pairs(x: FloatArray, y: IntArray, seed: int) -> PairSelection:
 
 def fit_final(
     x: FloatArray, y: IntArray, seed: int, pairs: tuple[Pair, ...]
-) -> tuple[HistGradientBoostingClassifier, dict[str, Any]]:
+) -> tuple[Booster, dict[str, Any]]:
     """Fit our estimator and the two references (plain logistic regression, unconstrained HGB)."""
     estimators: list[Any] = [
         constrained_estimator(pairs, seed),
-        HistGradientBoostingClassifier(random_state=seed, **HGB_PARAMS),
+        Booster(random_state=seed, **HGB_PARAMS),  # stops by the same rule as ours
         make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
     ]
     ours, free, logistic = parallel_map(lambda e: e.fit(x, y), estimators)
