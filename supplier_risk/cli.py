@@ -135,7 +135,7 @@ def train(
     from supplier_risk.summary import row_number
     from training.report import format_report
     from training.simulate import SimulationConfig, write_history
-    from training.train import train_model
+    from training.train import future_labels_warning, train_model
 
     settings = _settings()
     try:
@@ -167,9 +167,12 @@ def train(
                 typer.echo(
                     f"  ... and {len(history.invalid_rows) - MAX_INVALID_SHOWN:,} more", err=True
                 )
-            result = train_model(
-                history, reference, out, seed=seed, source=source, today=settings.current_date()
-            )
+            today = settings.current_date()
+            future = future_labels_warning(history.columns.as_of, today)
+            # Only for a file given: the simulator's dates are its own, labelled by its mechanism.
+            if data is not None and future is not None:
+                typer.echo(f"warning: {future}", err=True)
+            result = train_model(history, reference, out, seed=seed, source=source, today=today)
     except (InputFileError, OutputFileError) as exc:
         raise _fail(str(exc), EXIT_UNREADABLE) from None
     except SupplierRiskError as exc:

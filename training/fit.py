@@ -64,6 +64,25 @@ HGB_PARAMS: dict[str, Any] = {
     "n_iter_no_change": 30,
 }
 
+SEPARATED_LOSS_FRACTION = 1e-3
+"""Boosting also stops once the validation log loss is below this fraction of the constant
+model's (the first score): the labels are then separated, and each tree only makes sure answers
+surer. A history that does not separate stays far above it (the shipped one at about 0.76)."""
+
+
+class Booster(HistGradientBoostingClassifier):  # type: ignore[misc]
+    """HistGradientBoostingClassifier that also stops early when the validation loss vanishes."""
+
+    def _should_stop(self, scores: list[float]) -> bool:
+        """Return True when scikit-learn's rule stops, or when the labels are separated."""
+        # The scores are negated losses. On separable labels the loss falls toward 0 by more
+        # than tol (1e-7) every n_iter_no_change iterations for ever, so scikit-learn's rule
+        # never stops: 1,000 iterations per fit and log-odds beyond 18 on 3,000 rows where
+        # every disruption had a half-day buffer. Where it does not separate, this never
+        # holds and the fit, stopping where scikit-learn's rule stops, is unchanged.
+        separated = -scores[-1] < SEPARATED_LOSS_FRACTION * -scores[0]
+        return bool(super()._should_stop(scores)) or separated
+
 
 def interaction_groups(pairs: tuple[Pair, ...]) -> list[list[int]]:
     """Return sklearn's interaction_cst: the pairs, plus a singleton for every other input."""
@@ -72,11 +91,9 @@ def interaction_groups(pairs: tuple[Pair, ...]) -> list[list[int]]:
     return groups + [[i] for i in range(len(FEATURE_NAMES)) if i not in used]
 
 
-def constrained_estimator(
-    pairs: tuple[Pair, ...], seed: int, **overrides: Any
-) -> HistGradientBoostingClassifier:
+def constrained_estimator(pairs: tuple[Pair, ...], seed: int, **overrides: Any) -> Booster:
     """Return the additive, monotone estimator with the given interaction pairs."""
-    return HistGradientBoostingClassifier(
+    return Booster(
         monotonic_cst=[MONOTONE[f] for f in FEATURE_NAMES],
         interaction_cst=interaction_groups(pairs),
         random_state=seed,
@@ -96,8 +113,16 @@ def parallel_map(work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     independent single-threaded fits side by side use both cores without waiting on each other.
     The results do not depend on scheduling: every fit has its own fixed random_state.
     """
+
+    def single_threaded(item: _T) -> _R:
+        # OpenMP's thread count is a per-thread setting: the limit set by the caller did not
+        # reach the pool's threads, whose fits ran two OpenMP threads each (four on two cores,
+        # busy-waiting: pair selection on 3,000 rows took 2.6 s instead of 1.1 s, 12 s under load).
+        with threadpool_limits(1):
+            return work(item)
+
     with threadpool_limits(1), ThreadPoolExecutor(WORKERS) as pool:
-        return list(pool.map(work, items))
+        return list(pool.map(single_threaded, items))
 
 
 @dataclass
@@ -127,7 +152,7 @@ def select_pairs(x: FloatArray, y: IntArray, seed: int) -> PairSelection:
         p = np.clip(model.predict_proba(x_val)[:, 1], 1e-15, 1 - 1e-15)
         return np.asarray(-np.where(y_val == 1, np.log(p), np.log1p(-p)), dtype=np.float64)
 
-    current = row_losses(DECLARED_PAIRS)
+    (current,) = parallel_map(row_losses, [DECLARED_PAIRS])  # single-threaded, as the others
     selection = PairSelection(base_log_loss=float(current.mean()))
     kept: list[Pair] = []
     remaining = list(CANDIDATE_PAIRS)
@@ -152,11 +177,11 @@ def select_pairs(x: FloatArray, y: IntArray, seed: int) -> PairSelection:
 
 def fit_final(
     x: FloatArray, y: IntArray, seed: int, pairs: tuple[Pair, ...]
-) -> tuple[HistGradientBoostingClassifier, dict[str, Any]]:
+) -> tuple[Booster, dict[str, Any]]:
     """Fit our estimator and the two references (plain logistic regression, unconstrained HGB)."""
     estimators: list[Any] = [
         constrained_estimator(pairs, seed),
-        HistGradientBoostingClassifier(random_state=seed, **HGB_PARAMS),
+        Booster(random_state=seed, **HGB_PARAMS),  # stops by the same rule as ours
         make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
     ]
     ours, free, logistic = parallel_map(lambda e: e.fit(x, y), estimators)

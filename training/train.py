@@ -85,6 +85,20 @@ def check_trainable(labels: NDArray[np.int64]) -> None:
         )
 
 
+def future_labels_warning(as_of: NDArray[np.datetime64], today: dt.date) -> str | None:
+    """Return a warning naming the rows dated after today, or None when there are none."""
+    later = as_of > np.datetime64(today, "D")
+    if not later.any():
+        return None
+    # Trained on as given (the file is the user's to fix), but said: a label records what
+    # happened within 90 days after as_of, so a future date is a typo or a guess.
+    return (
+        f"{int(later.sum()):,} row(s) have as_of after today ({today.isoformat()}), the latest "
+        f"{as_of[later].max()}: labels for dates after today cannot be known yet "
+        "(disrupted says what happened within 90 days after as_of); they are trained on as given"
+    )
+
+
 def _feature_specs() -> list[dict[str, Any]]:
     specs = []
     for name in FEATURE_NAMES:

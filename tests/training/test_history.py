@@ -15,7 +15,7 @@ from supplier_risk.errors import InputFileError
 from supplier_risk.history import ReadNote, read_history
 from supplier_risk.reference import Reference
 from training.simulate import SimulationConfig, simulate, write_history
-from training.train import check_trainable
+from training.train import check_trainable, future_labels_warning
 
 HEADER = (
     "supplier_id,material,origin_country,licence_type,end_use,inventory_buffer_days,as_of,disrupted"
@@ -237,3 +237,41 @@ def test_train_command_prints_counts_warnings_and_invalid_rows(tmp_path: Path) -
     assert "  row 9: end_use: 'war' is not one of" in result.output
     assert "ROC AUC" in result.output
     assert out.is_file()
+
+
+def test_train_command_warns_about_rows_dated_after_today(tmp_path: Path) -> None:
+    frame = simulate(SimulationConfig(rows=3_000, seed=9))
+    frame["as_of"] = np.where(frame.index < 40, "2099-01-01", "2025-06-30")
+    data = tmp_path / "own.csv"
+    frame.to_csv(data, index=False)
+    result = CliRunner().invoke(
+        app,
+        ["train", "--data", str(data), "--out", str(tmp_path / "model.json")],
+        env={"SUPPLIER_RISK_TODAY": "2026-11-28"},
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: 40 row(s) have as_of after today (2026-11-28), the latest 2099-01-01: "
+        "labels for dates after today cannot be known yet"
+    ) in result.output
+
+
+@pytest.mark.parametrize("dates", [["2026-11-28"], ["1990-01-01", "2024-12-31", "2026-11-27"]])
+def test_no_warning_for_rows_dated_today_or_before(dates: list[str]) -> None:
+    # Dates before the first control list are history too: the policy table codes them.
+    as_of = np.array(dates, dtype="datetime64[D]")
+    assert future_labels_warning(as_of, dt.date(2026, 11, 28)) is None
+
+
+def test_train_command_does_not_warn_about_the_simulated_dates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The simulator writes as_of to 2026-12-31 whatever today is; its labels are its own.
+    def stop(*args: object, **kwargs: object) -> None:
+        raise InputFileError("stopped before fitting")
+
+    monkeypatch.setattr("training.train.train_model", stop)
+    args = ["train", "--sim-rows", "1000", "--out", str(tmp_path / "model.json")]
+    result = CliRunner().invoke(app, args, env={"SUPPLIER_RISK_TODAY": "2025-06-01"})
+    assert "error: stopped before fitting" in result.output
+    assert "after today" not in result.output
