@@ -200,7 +200,8 @@ def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
     if not isinstance(document, dict):
         raise ModelFileError(f"{source} must hold a JSON object, got {type(document).__name__}")
     version = document.get("format_version")
-    if version != FORMAT_VERSION:
+    # The JSON integer 1 only: true and 1.0 compare equal to it in Python, not in a schema.
+    if type(version) is not int or version != FORMAT_VERSION:
         raise ModelFileError(
             f"{source} has format_version {version!r}; this release reads format_version "
             f"{FORMAT_VERSION} only"

@@ -77,7 +77,7 @@ def test_parse_model_refuses_malformed_hash(document: dict[str, Any]) -> None:
         parse_model(json.dumps({**document, "sha256": "abc"}))
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", None, 1.5])
+@pytest.mark.parametrize("version", [2, 0, "1", None, 1.5, True, 1.0])
 def test_parse_model_refuses_unknown_format_version(
     document: dict[str, Any], version: object
 ) -> None:
