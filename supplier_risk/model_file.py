@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -270,11 +271,22 @@ def finalise_document(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def dump_model(document: dict[str, Any], path: Path) -> str:
-    """Write a finalised model document as indented JSON; return its sha256."""
+    """Write a finalised model document as indented JSON; return its sha256.
+
+    The file appears whole or not at all: written beside its name, then renamed over it, so a
+    service reloading (or starting) from that path never reads half a model, and a failed
+    write (a full disk) leaves the model that was there.
+    """
     finished = finalise_document(document)
-    path.write_text(
-        json.dumps(finished, indent=1, ensure_ascii=False, allow_nan=False) + "\n", "utf-8"
-    )
+    text = json.dumps(finished, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        temporary.write_text(text, "utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc  # the file asked for
+    finally:
+        temporary.unlink(missing_ok=True)
     return str(finished["sha256"])
 
 

@@ -352,6 +352,25 @@ def test_dump_model_round_trips(document: dict[str, Any], tmp_path: Path) -> Non
     ).model_dump(mode="json", by_alias=True)
 
 
+def test_dump_model_leaves_the_old_file_whole_when_the_write_fails(
+    document: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `train --out` onto the file a service serves: a reload or a restart must never find
+    # half a model there, and a full disk must not destroy the one that was.
+    path = tmp_path / "model.json"
+    path.write_text("the model being served", "utf-8")
+
+    def full_disk(*args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("supplier_risk.model_file.os.replace", full_disk)
+    with pytest.raises(OSError, match="No space left") as raised:
+        dump_model(copy.deepcopy(document), path)
+    assert raised.value.filename == str(path)  # named as asked, not as the part file
+    assert path.read_text("utf-8") == "the model being served"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]  # no part file left
+
+
 def nested_document(document: dict[str, Any], depth: int) -> str:
     """Return the document's JSON with a list ``depth`` levels deep in it, correctly hashed."""
     doc = copy.deepcopy(document)
