@@ -135,7 +135,7 @@ def train(
     from supplier_risk.summary import row_number
     from training.report import format_report
     from training.simulate import SimulationConfig, write_history
-    from training.train import future_labels_warning, train_model
+    from training.train import label_warnings, train_model
 
     settings = _settings()
     try:
@@ -168,10 +168,10 @@ def train(
                     f"  ... and {len(history.invalid_rows) - MAX_INVALID_SHOWN:,} more", err=True
                 )
             today = settings.current_date()
-            future = future_labels_warning(history.columns.as_of, today)
             # Only for a file given: the simulator's dates are its own, labelled by its mechanism.
-            if data is not None and future is not None:
-                typer.echo(f"warning: {future}", err=True)
+            if data is not None:
+                for said in label_warnings(history.columns.as_of, today):
+                    typer.echo(f"warning: {said}", err=True)
             result = train_model(history, reference, out, seed=seed, source=source, today=today)
     except (InputFileError, OutputFileError) as exc:
         raise _fail(str(exc), EXIT_UNREADABLE) from None
@@ -182,6 +182,8 @@ def train(
             f"cannot write {exc.filename or out}: {exc.strerror or exc}", EXIT_UNREADABLE
         ) from None
     typer.echo(format_report(result))
+    for said in result.warnings:
+        typer.echo(f"warning: {said}", err=True)
     if report is not None:
         try:
             report.write_text(json.dumps(result.metrics, indent=1) + "\n", "utf-8")

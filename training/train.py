@@ -17,6 +17,7 @@ from supplier_risk.errors import InputFileError
 from supplier_risk.features import (
     FEATURE_LEVELS,
     FEATURE_NAMES,
+    HORIZON_DAYS,
     MONOTONE,
     derive_features,
     feature_kind,
@@ -71,6 +72,8 @@ class TrainReport:
     """seconds spent in each phase of training"""
     estimator: Any
     """the fitted scikit-learn estimator the file was exported from (kept in memory only)"""
+    warnings: list[str]
+    """what the user should hear about the history (an input that never varies)"""
 
 
 def check_trainable(labels: NDArray[np.int64]) -> None:
@@ -85,18 +88,40 @@ def check_trainable(labels: NDArray[np.int64]) -> None:
         )
 
 
-def future_labels_warning(as_of: NDArray[np.datetime64], today: dt.date) -> str | None:
-    """Return a warning naming the rows dated after today, or None when there are none."""
-    later = as_of > np.datetime64(today, "D")
-    if not later.any():
-        return None
+def label_warnings(as_of: NDArray[np.datetime64], today: dt.date) -> list[str]:
+    """Return warnings naming the rows whose labels cannot be final yet (none: [])."""
     # Trained on as given (the file is the user's to fix), but said: a label records what
-    # happened within 90 days after as_of, so a future date is a typo or a guess.
-    return (
-        f"{int(later.sum()):,} row(s) have as_of after today ({today.isoformat()}), the latest "
-        f"{as_of[later].max()}: labels for dates after today cannot be known yet "
-        "(disrupted says what happened within 90 days after as_of); they are trained on as given"
-    )
+    # happened within 90 days after as_of, so a future date is a typo or a guess, and a
+    # recent one may still see its disruption: labelled 0 today, it reads too safe.
+    day = np.datetime64(today, "D")
+    later = as_of > day
+    recent = ~later & (as_of > day - np.timedelta64(HORIZON_DAYS, "D"))
+    out = []
+    if later.any():
+        out.append(
+            f"{int(later.sum()):,} row(s) have as_of after today ({today.isoformat()}), the "
+            f"latest {as_of[later].max()}: labels for dates after today cannot be known yet "
+            "(disrupted says what happened within 90 days after as_of); they are trained on "
+            "as given"
+        )
+    if recent.any():
+        out.append(
+            f"{int(recent.sum()):,} row(s) have as_of within the {HORIZON_DAYS} days before "
+            f"today (after {day - np.timedelta64(HORIZON_DAYS, 'D')}): their 90 days are not "
+            "over, so a disruption may still come and a 0 may read too safe; they are trained "
+            "on as given (leave them out of --data to train on final labels only)"
+        )
+    return out
+
+
+def constant_input_warnings(matrix: NDArray[np.float64]) -> list[str]:
+    """Return a warning for each model input that has one value in every row."""
+    return [
+        f"{name} is {matrix[0, j]:g} in every row: the model learns nothing from it (its table "
+        "is flat), and its scores ignore it"
+        for j, name in enumerate(FEATURE_NAMES)
+        if matrix.shape[0] and np.ptp(matrix[:, j]) == 0
+    ]
 
 
 def _feature_specs() -> list[dict[str, Any]]:
@@ -234,4 +259,5 @@ def train_model(
         document=document,
         estimator=estimator,
         phases=phases,
+        warnings=constant_input_warnings(x),
     )

@@ -15,7 +15,7 @@ from supplier_risk.errors import InputFileError
 from supplier_risk.history import ReadNote, read_history
 from supplier_risk.reference import Reference
 from training.simulate import SimulationConfig, simulate, write_history
-from training.train import check_trainable, future_labels_warning
+from training.train import check_trainable, label_warnings
 
 HEADER = (
     "supplier_id,material,origin_country,licence_type,end_use,inventory_buffer_days,as_of,disrupted"
@@ -256,11 +256,19 @@ def test_train_command_warns_about_rows_dated_after_today(tmp_path: Path) -> Non
     ) in result.output
 
 
-@pytest.mark.parametrize("dates", [["2026-11-28"], ["1990-01-01", "2024-12-31", "2026-11-27"]])
-def test_no_warning_for_rows_dated_today_or_before(dates: list[str]) -> None:
+@pytest.mark.parametrize("dates", [["2026-08-30"], ["1990-01-01", "2024-12-31", "2026-08-30"]])
+def test_no_warning_for_rows_whose_90_days_are_over(dates: list[str]) -> None:
     # Dates before the first control list are history too: the policy table codes them.
     as_of = np.array(dates, dtype="datetime64[D]")
-    assert future_labels_warning(as_of, dt.date(2026, 11, 28)) is None
+    assert label_warnings(as_of, dt.date(2026, 11, 28)) == []
+
+
+@pytest.mark.parametrize("dates", [["2026-08-31"], ["2026-11-28", "2025-01-01"]])
+def test_a_warning_for_rows_whose_90_days_are_not_over(dates: list[str]) -> None:
+    # Labelled 0 today, such a row may still see its disruption: it reads too safe.
+    as_of = np.array(dates, dtype="datetime64[D]")
+    [said] = label_warnings(as_of, dt.date(2026, 11, 28))
+    assert said.startswith("1 row(s) have as_of within the 90 days before today (after 2026-08-30)")
 
 
 def test_train_command_does_not_warn_about_the_simulated_dates(
@@ -275,3 +283,22 @@ def test_train_command_does_not_warn_about_the_simulated_dates(
     result = CliRunner().invoke(app, args, env={"SUPPLIER_RISK_TODAY": "2025-06-01"})
     assert "error: stopped before fitting" in result.output
     assert "after today" not in result.output
+
+
+def test_train_command_warns_about_an_input_that_never_varies(tmp_path: Path) -> None:
+    # Every row with china_share 0.7: its table comes out flat and no score ever moves with it.
+    frame = simulate(SimulationConfig(rows=3_000, seed=9))
+    frame["china_share"] = 0.7
+    frame["as_of"] = "2025-06-30"
+    data = tmp_path / "own.csv"
+    frame.to_csv(data, index=False)
+    result = CliRunner().invoke(
+        app,
+        ["train", "--data", str(data), "--out", str(tmp_path / "model.json")],
+        env={"SUPPLIER_RISK_TODAY": "2026-11-28"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: china_share is 0.7 in every row: the model learns nothing from it" in (
+        result.output
+    )
+    assert "inventory_buffer_days is" not in result.output  # the inputs that vary are not named
