@@ -153,11 +153,14 @@ def _pending(stack: ExitStack, final: Path) -> PendingFile:
 
 
 def check_output_path(path: Path) -> None:
-    """Raise OutputFileError if ``path`` is a directory or its directory does not exist."""
+    """Raise OutputFileError unless a file can be written at ``path`` (checked before any work)."""
     if path.is_dir():
         raise OutputFileError(f"cannot write {path}: it is a directory")
     if not path.parent.is_dir():
         raise OutputFileError(f"cannot write {path}: no directory {path.parent}")
+    # Outputs are written beside their name and renamed over it: the directory must take files.
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise OutputFileError(f"cannot write {path}: no permission to write in {path.parent}")
 
 
 class PendingFile:
