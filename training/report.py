@@ -22,8 +22,11 @@ class _Report(Protocol):
 
 def format_report(report: _Report) -> str:
     """Return a fixed-width table of held-out ROC AUC, log loss, Brier and ECE."""
+    fitted, held_out = (int(report.document["training"][k]) for k in ("rows", "held_out_rows"))
     lines = [
-        f"trained on {report.rows:,} rows in {report.seconds:.1f} s; model sha256 {report.sha256}",
+        # The file's training.rows counts the rows fitted; name both, so the two agree.
+        f"trained on {fitted:,} of {report.rows:,} valid rows (the other {held_out:,} held out) "
+        f"in {report.seconds:.1f} s; model sha256 {report.sha256}",
         "  seconds by phase: " + ", ".join(f"{k} {v:.1f}" for k, v in report.phases.items()),
         f"{'held-out 20%':40} {'ROC AUC':>8} {'log loss':>9} {'Brier':>7} {'ECE(10)':>8}",
     ]

@@ -124,3 +124,17 @@ def test_training_twice_gives_the_same_tables(simulated: Trained, tmp_path: Path
     assert second["terms"] == first["terms"]
     assert second["intercept"] == first["intercept"]
     assert second["metrics"] == first["metrics"]
+
+
+def test_the_report_counts_the_rows_as_the_model_file_does(simulated: Trained) -> None:
+    # It said "trained on N rows" of every valid row while the file's training.rows held the
+    # 80% fitted: two different numbers under one name.
+    from training.report import format_report
+
+    training = simulated.report.document["training"]
+    first = format_report(simulated.report).splitlines()[0]
+    assert first.startswith(
+        f"trained on {training['rows']:,} of {simulated.report.rows:,} valid rows "
+        f"(the other {training['held_out_rows']:,} held out)"
+    )
+    assert training["rows"] + training["held_out_rows"] == simulated.report.rows
