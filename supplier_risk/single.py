@@ -51,7 +51,10 @@ from supplier_risk.scorer import ResultDict, Scorer, assumption_lines
 from supplier_risk.scoring import CompiledTerm, log_odds, sigmoid_one
 
 ROUNDING = 1e-12
-"""Log-odds differences this small are float noise, not a change of risk."""
+"""Log-odds differences this small are float noise, not a change of risk. Loading refuses a
+model that goes against a direction by more than scoring.MONOTONE_TOLERANCE (1e-9); for one
+within the two, :func:`_never_rises` says no and this path tries candidates one by one, nearest
+first, as the batch does, instead of searching: the answers stay the same."""
 MAX_CACHED_OUTCOMES = 50_000
 """Policy keys kept per scenario; the key space of real supplier lists is far smaller."""
 
