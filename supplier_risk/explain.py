@@ -185,6 +185,13 @@ def _alternates_reason(c: ReasonContext) -> str:
 
 
 def _type_reason(c: ReasonContext) -> str:
+    if not c.controlled:
+        # Licences do not reach a material no list controls, nor a sale inside China.
+        return {
+            "established": "An established producer",
+            "smaller": "A smaller firm or new entrant",
+            "intermediary": "A trader buying from producers: adds a link to the chain",
+        }[c.supplier_type]
     return {
         "established": "An established producer",
         "smaller": "A smaller firm or new entrant: general licences went to established "

@@ -372,7 +372,11 @@ def _add_notes(policy_note: ObjArray, rows: NDArray[np.bool_], notes: ObjArray) 
 
 
 def _note_early_general_licences(
-    columns: RecordColumns, as_of: NDArray[np.datetime64], reference: Reference, notes: ObjArray
+    columns: RecordColumns,
+    as_of: NDArray[np.datetime64],
+    reference: Reference,
+    notes: ObjArray,
+    domestic: NDArray[np.bool_],
 ) -> None:
     """Add a note to rows claiming a general licence before any was granted.
 
@@ -382,7 +386,12 @@ def _note_early_general_licences(
     if policy.general_licences is None:  # a policy table that does not say
         return
     first = policy.general_licences.first_granted
-    early = (columns.licence == LICENCE_GENERAL) & ~general_licences_granted(as_of, reference)
+    # A sale inside China is scored as needing no licence: the one it gives is not checked.
+    early = (
+        (columns.licence == LICENCE_GENERAL)
+        & ~general_licences_granted(as_of, reference)
+        & ~domestic
+    )
     note = (
         f"licence_type general with as_of before {first.isoformat()}, when the first general "
         f"licences were granted (policy table {policy.version}): check the record"
@@ -502,7 +511,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             (day_index,),
         )
         _add_notes(policy_note, would, ahead)
-    _note_early_general_licences(columns, as_of, reference, policy_note)
+    _note_early_general_licences(columns, as_of, reference, policy_note, domestic)
     if targeted_countries:
         unknown = destination_missing & np.array(
             [r is None for r in destination_unknown_rule], dtype=bool

@@ -279,10 +279,13 @@ def dump_model(document: dict[str, Any], path: Path) -> str:
     """
     finished = finalise_document(document)
     text = json.dumps(finished, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    # Through a symlink (a served name pointing at a versioned file) the file it names is
+    # replaced, as a plain write did, not the link itself.
+    target = path.resolve()
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
         temporary.write_text(text, "utf-8")
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from exc  # the file asked for
     finally:

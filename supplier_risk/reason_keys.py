@@ -36,7 +36,7 @@ REASON_KEYS: dict[str, tuple[str, ...]] = {
     "controlled": ("material", "controlled", "as_of"),
     "inventory_buffer_days": ("buffer_days",),
     "alternate_suppliers": ("alternates",),
-    "supplier_type": ("supplier_type",),
+    "supplier_type": ("supplier_type", "controlled"),
     "end_use": ("end_use", "controlled"),
     "licence_type x end_use": ("licence", "end_use"),
     "licence_type x inventory_buffer_days": ("licence", "buffer_days"),

@@ -210,6 +210,16 @@ def test_derive_features_notes_a_general_licence_before_any_was_granted(
     assert LICENCE_ORDER[int(value(features, "licence_type"))] == "general"  # scored as given
 
 
+def test_derive_features_asks_no_check_of_the_licence_a_sale_inside_china_gives(
+    reference: Reference, make_record: Make
+) -> None:
+    # Scored as needing no licence: 'check the record' about its licence contradicted that.
+    record = make_record(
+        origin_country="CN", destination_country="CN", licence_type="general", as_of="2025-06-01"
+    )
+    assert derive(reference, record).policy_note[0] == DOMESTIC_NOTE
+
+
 def test_derive_features_names_every_rule_a_missing_destination_may_trigger(
     reference: Reference, make_record: Make
 ) -> None:

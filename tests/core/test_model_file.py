@@ -371,6 +371,19 @@ def test_dump_model_leaves_the_old_file_whole_when_the_write_fails(
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]  # no part file left
 
 
+def test_dump_model_writes_through_a_symlink_to_the_file_it_names(
+    document: dict[str, Any], tmp_path: Path
+) -> None:
+    # A served name linked to a versioned file: the rename must not turn the link into a file.
+    real = tmp_path / "model-v1.json"
+    real.write_text("the model being served", "utf-8")
+    link = tmp_path / "served.json"
+    link.symlink_to(real)
+    sha = dump_model(copy.deepcopy(document), link)
+    assert link.is_symlink()
+    assert load_model_file(real).sha256 == sha
+
+
 def nested_document(document: dict[str, Any], depth: int) -> str:
     """Return the document's JSON with a list ``depth`` levels deep in it, correctly hashed."""
     doc = copy.deepcopy(document)

@@ -37,7 +37,22 @@ SCENARIOS: list[str | None] = [
     "country_targeted",
 ]
 
-BOUNDARY_DATES = [dt.date(2025, 4, 4), dt.date(2025, 11, 7), dt.date(2026, 11, 10)]
+
+def _policy_days() -> list[dt.date]:
+    """Return each date of the shipped policy table and scenarios, the eve of it, and the
+    first day and the eve of the 90 days before it (when a change-ahead note starts)."""
+    from supplier_risk.reference import load_reference
+    from supplier_risk.scenarios import load_scenarios
+    from supplier_risk.single import _dates_in
+
+    book = load_scenarios()
+    reference = load_reference()
+    policies = [reference.policy, *(book.reference_for(n, reference).policy for n in book.names())]
+    dates = {d for policy in policies for d in _dates_in(policy)}
+    return sorted({d - dt.timedelta(days=k) for d in dates for k in (0, 1, 90, 91)})
+
+
+POLICY_DAYS = _policy_days()
 
 records: st.SearchStrategy[dict[str, Any]] = st.builds(
     dict,
@@ -57,6 +72,7 @@ records: st.SearchStrategy[dict[str, Any]] = st.builds(
     as_of=st.one_of(
         st.none(),
         st.dates(dt.date(2025, 1, 1), dt.date(2028, 12, 31)),
+        st.sampled_from(POLICY_DAYS),
         st.sampled_from(
             [
                 dt.date(2025, 4, 4),
@@ -141,6 +157,37 @@ def test_single_score_equals_batch_score_at_policy_boundaries(
 ) -> None:
     grid = _grid()
     fresh = SingleScorer(scorer)  # an empty cache, filled by the grid itself
+    batch = scorer.score_records(grid, TODAY, scenario=scenario)
+    for record, expected in zip(grid, batch, strict=True):
+        one = fresh.score(record, TODAY, scenario=scenario)
+        assert json.loads(to_json(one)) == json.loads(to_json(expected)), record
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_single_score_equals_batch_score_around_every_policy_date(
+    scorer: Scorer, scenario: str | None
+) -> None:
+    # A note of a change ahead starts 90 days before the change: the cache's spans must too.
+    grid = [
+        SupplierRecord.model_validate(
+            {
+                "supplier_id": "P",
+                "material": material,
+                "origin_country": origin,
+                "licence_type": licence,
+                "end_use": "defense",  # the bans' end use: every rule may reach the record
+                "inventory_buffer_days": 30,
+                "as_of": as_of,
+                **({} if destination is None else {"destination_country": destination}),
+            }
+        )
+        for material in ("ndfeb_magnet_heavy", "ho_oxide", "dy_oxide")
+        for origin in ("CN", "JP")
+        for destination in (None, "JP", "US", "CN", "DE")
+        for licence in ("not_required", "general", "individual")
+        for as_of in POLICY_DAYS
+    ]
+    fresh = SingleScorer(scorer)
     batch = scorer.score_records(grid, TODAY, scenario=scenario)
     for record, expected in zip(grid, batch, strict=True):
         one = fresh.score(record, TODAY, scenario=scenario)

@@ -85,3 +85,22 @@ def test_the_end_use_reason_speaks_of_licence_reviews_only_where_there_are_some(
         BASE, end_use="defense", sensitivity="critical", controlled=controlled
     )
     assert reason_text("end_use", context) == said
+
+
+@pytest.mark.parametrize(
+    ("supplier_type", "controlled", "said"),
+    [
+        ("smaller", True, "A smaller firm or new entrant: general licences went to established "
+         "exporters first"),
+        ("intermediary", True, "A trader buying from producers: stays on per-shipment licences "
+         "and adds a link to the chain"),
+        # scored as needing no licence: an uncontrolled material, or a sale inside China
+        ("smaller", False, "A smaller firm or new entrant"),
+        ("intermediary", False, "A trader buying from producers: adds a link to the chain"),
+    ],
+)  # fmt: skip
+def test_the_supplier_type_reason_speaks_of_licences_only_where_there_are_some(
+    supplier_type: str, controlled: bool, said: str
+) -> None:
+    context = dataclasses.replace(BASE, supplier_type=supplier_type, controlled=controlled)
+    assert reason_text("supplier_type", context) == said
