@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 import os
+import stat
 from pathlib import Path
 from typing import Any, Literal
 
@@ -284,7 +285,12 @@ def dump_model(document: dict[str, Any], path: Path) -> str:
     target = path.resolve()
     temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
-        temporary.write_text(text, "utf-8")
+        with temporary.open("w", encoding="utf-8") as sink:
+            sink.write(text)
+            sink.flush()
+            os.fsync(sink.fileno())  # on disk before the rename: a power cut keeps one or other
+        if target.exists():  # a model kept private stays private
+            os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
         os.replace(temporary, target)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from exc  # the file asked for

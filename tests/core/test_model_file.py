@@ -384,6 +384,18 @@ def test_dump_model_writes_through_a_symlink_to_the_file_it_names(
     assert load_model_file(real).sha256 == sha
 
 
+def test_dump_model_keeps_the_permissions_of_the_file_it_replaces(
+    document: dict[str, Any], tmp_path: Path
+) -> None:
+    # Written beside and renamed over: the new file had the default mode (0640 became 0644).
+    path = tmp_path / "model.json"
+    path.write_text("old", "utf-8")
+    path.chmod(0o640)
+    dump_model(copy.deepcopy(document), path)
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert load_model_file(path).sha256 == document["sha256"]
+
+
 def nested_document(document: dict[str, Any], depth: int) -> str:
     """Return the document's JSON with a list ``depth`` levels deep in it, correctly hashed."""
     doc = copy.deepcopy(document)
