@@ -167,6 +167,9 @@ def _controlled_reason(c: ReasonContext) -> str:
 
 
 def _buffer_reason(c: ReasonContext) -> str:
+    if not c.controlled:
+        # No licence review to outlast for a material no list controls, nor a sale in China.
+        return f"Stock covers {'only ' if c.buffer_days < 60 else ''}{_days(c.buffer_days)}"
     if c.buffer_days < 60:
         return (
             f"Stock covers only {_days(c.buffer_days)}, less than one licence review cycle "

@@ -34,7 +34,7 @@ REASON_KEYS: dict[str, tuple[str, ...]] = {
     "licence_type": ("licence", "rule_applied"),
     "china_share": ("china_share",),
     "controlled": ("material", "controlled", "as_of"),
-    "inventory_buffer_days": ("buffer_days",),
+    "inventory_buffer_days": ("buffer_days", "controlled"),
     "alternate_suppliers": ("alternates",),
     "supplier_type": ("supplier_type", "controlled"),
     "end_use": ("end_use", "controlled"),

@@ -104,3 +104,21 @@ def test_the_supplier_type_reason_speaks_of_licences_only_where_there_are_some(
 ) -> None:
     context = dataclasses.replace(BASE, supplier_type=supplier_type, controlled=controlled)
     assert reason_text("supplier_type", context) == said
+
+
+@pytest.mark.parametrize(
+    ("buffer_days", "controlled", "said"),
+    [
+        (30.0, True, "Stock covers only 30 days, less than one licence review cycle "
+         "(about 45-60 days)"),
+        (75.0, True, "Stock covers 75 days: little margin over one licence review cycle"),
+        # no licence review to outlast: an uncontrolled material, or a sale inside China
+        (30.0, False, "Stock covers only 30 days"),
+        (75.0, False, "Stock covers 75 days"),
+    ],
+)  # fmt: skip
+def test_the_buffer_reason_speaks_of_licence_reviews_only_where_there_are_some(
+    buffer_days: float, controlled: bool, said: str
+) -> None:
+    context = dataclasses.replace(BASE, buffer_days=buffer_days, controlled=controlled)
+    assert reason_text("inventory_buffer_days", context) == said
