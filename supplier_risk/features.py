@@ -366,9 +366,11 @@ def general_licence_within_reach(
 
 def _add_notes(policy_note: ObjArray, rows: NDArray[np.bool_], notes: ObjArray) -> None:
     """Add each row's note (None: nothing) to the notes the selected rows already carry."""
-    for i in np.flatnonzero(rows & (notes != None)).tolist():  # noqa: E711 (element-wise)
-        known = policy_note[i]
-        policy_note[i] = notes[i] if known is None else f"{known}{NOTES_APART}{notes[i]}"
+    # The selected rows are few: looked at one by one, not the whole object array compared.
+    for i in np.flatnonzero(rows).tolist():
+        note, known = notes[i], policy_note[i]
+        if note is not None:
+            policy_note[i] = note if known is None else f"{known}{NOTES_APART}{note}"
 
 
 def _note_early_general_licences(
@@ -503,14 +505,15 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             rule_applied[hit] = rule.name
         else:
             continue
-        # A rule that would reach the record and changes within the horizon is named.
-        ahead = _per_row(
-            general.rule_ahead[:, k],
-            {c: tables.rule_ahead[:, k] for c, tables in targeted.items()},
-            destination,
-            (day_index,),
-        )
-        _add_notes(policy_note, would, ahead)
+        # A rule that would reach the record and changes within the horizon is named. Most
+        # days have no change ahead: asked per day first, not per row (recourse derives
+        # features for thousands of candidate rows).
+        by_day = {c: tables.rule_ahead[:, k] for c, tables in targeted.items()}
+        if any(
+            note is not None for day in (general.rule_ahead[:, k], *by_day.values()) for note in day
+        ):
+            ahead = _per_row(general.rule_ahead[:, k], by_day, destination, (day_index,))
+            _add_notes(policy_note, would, ahead)
     _note_early_general_licences(columns, as_of, reference, policy_note, domestic)
     if targeted_countries:
         unknown = destination_missing & np.array(
