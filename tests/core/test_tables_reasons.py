@@ -71,54 +71,33 @@ def test_reason_text_depends_only_on_its_keys(term: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("controlled", "said"),
+    ("term", "change", "said"),
     [
-        (True, "Defense end use: foreign military end users are refused in principle"),
-        # no licence is reviewed for an uncontrolled material, nor for a sale inside China
-        (False, "Defense end use, of critical sensitivity"),
-    ],
-)
-def test_the_end_use_reason_speaks_of_licence_reviews_only_where_there_are_some(
-    controlled: bool, said: str
-) -> None:
-    context = dataclasses.replace(
-        BASE, end_use="defense", sensitivity="critical", controlled=controlled
-    )
-    assert reason_text("end_use", context) == said
-
-
-@pytest.mark.parametrize(
-    ("supplier_type", "controlled", "said"),
-    [
-        ("smaller", True, "A smaller firm or new entrant: general licences went to established "
-         "exporters first"),
-        ("intermediary", True, "A trader buying from producers: stays on per-shipment licences "
-         "and adds a link to the chain"),
+        ("end_use", {"end_use": "defense", "sensitivity": "critical"},
+         "Defense end use: foreign military end users are refused in principle"),
+        ("supplier_type", {"supplier_type": "smaller"},
+         "A smaller firm or new entrant: general licences went to established exporters first"),
+        ("supplier_type", {"supplier_type": "intermediary"},
+         "A trader buying from producers: stays on per-shipment licences and adds a link to the "
+         "chain"),
+        ("inventory_buffer_days", {"buffer_days": 30.0},
+         "Stock covers only 30 days, less than one licence review cycle (about 45-60 days)"),
+        ("inventory_buffer_days", {"buffer_days": 75.0},
+         "Stock covers 75 days: little margin over one licence review cycle"),
         # scored as needing no licence: an uncontrolled material, or a sale inside China
-        ("smaller", False, "A smaller firm or new entrant"),
-        ("intermediary", False, "A trader buying from producers: adds a link to the chain"),
+        ("end_use", {"end_use": "defense", "sensitivity": "critical", "controlled": False},
+         "Defense end use, of critical sensitivity"),
+        ("supplier_type", {"supplier_type": "smaller", "controlled": False},
+         "A smaller firm or new entrant"),
+        ("supplier_type", {"supplier_type": "intermediary", "controlled": False},
+         "A trader buying from producers: adds a link to the chain"),
+        ("inventory_buffer_days", {"buffer_days": 30.0, "controlled": False},
+         "Stock covers only 30 days"),
+        ("inventory_buffer_days", {"buffer_days": 75.0, "controlled": False},
+         "Stock covers 75 days"),
     ],
 )  # fmt: skip
-def test_the_supplier_type_reason_speaks_of_licences_only_where_there_are_some(
-    supplier_type: str, controlled: bool, said: str
+def test_a_reason_speaks_of_licence_reviews_only_where_there_are_some(
+    term: str, change: dict[str, Any], said: str
 ) -> None:
-    context = dataclasses.replace(BASE, supplier_type=supplier_type, controlled=controlled)
-    assert reason_text("supplier_type", context) == said
-
-
-@pytest.mark.parametrize(
-    ("buffer_days", "controlled", "said"),
-    [
-        (30.0, True, "Stock covers only 30 days, less than one licence review cycle "
-         "(about 45-60 days)"),
-        (75.0, True, "Stock covers 75 days: little margin over one licence review cycle"),
-        # no licence review to outlast: an uncontrolled material, or a sale inside China
-        (30.0, False, "Stock covers only 30 days"),
-        (75.0, False, "Stock covers 75 days"),
-    ],
-)  # fmt: skip
-def test_the_buffer_reason_speaks_of_licence_reviews_only_where_there_are_some(
-    buffer_days: float, controlled: bool, said: str
-) -> None:
-    context = dataclasses.replace(BASE, buffer_days=buffer_days, controlled=controlled)
-    assert reason_text("inventory_buffer_days", context) == said
+    assert reason_text(term, dataclasses.replace(BASE, **change)) == said

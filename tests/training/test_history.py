@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from supplier_risk.cli import app
 from supplier_risk.errors import InputFileError
@@ -239,16 +240,21 @@ def test_train_command_prints_counts_warnings_and_invalid_rows(tmp_path: Path) -
     assert out.is_file()
 
 
-def test_train_command_warns_about_rows_dated_after_today(tmp_path: Path) -> None:
-    frame = simulate(SimulationConfig(rows=3_000, seed=9))
-    frame["as_of"] = np.where(frame.index < 40, "2099-01-01", "2025-06-30")
+def train_on(frame: pd.DataFrame, tmp_path: Path) -> Result:
+    """Run `train --data` on a history frame written as CSV, on 2026-11-28."""
     data = tmp_path / "own.csv"
     frame.to_csv(data, index=False)
-    result = CliRunner().invoke(
+    return CliRunner().invoke(
         app,
         ["train", "--data", str(data), "--out", str(tmp_path / "model.json")],
         env={"SUPPLIER_RISK_TODAY": "2026-11-28"},
     )
+
+
+def test_train_command_warns_about_rows_dated_after_today(tmp_path: Path) -> None:
+    frame = simulate(SimulationConfig(rows=3_000, seed=9))
+    frame["as_of"] = np.where(frame.index < 40, "2099-01-01", "2025-06-30")
+    result = train_on(frame, tmp_path)
     assert result.exit_code == 0, result.output
     assert (
         "warning: 40 row(s) have as_of after today (2026-11-28), the latest 2099-01-01: "
@@ -290,13 +296,7 @@ def test_train_command_warns_about_an_input_that_never_varies(tmp_path: Path) ->
     frame = simulate(SimulationConfig(rows=3_000, seed=9))
     frame["china_share"] = 0.7
     frame["as_of"] = "2025-06-30"
-    data = tmp_path / "own.csv"
-    frame.to_csv(data, index=False)
-    result = CliRunner().invoke(
-        app,
-        ["train", "--data", str(data), "--out", str(tmp_path / "model.json")],
-        env={"SUPPLIER_RISK_TODAY": "2026-11-28"},
-    )
+    result = train_on(frame, tmp_path)
     assert result.exit_code == 0, result.output
     assert "warning: china_share is 0.7 in every row: the model learns nothing from it" in (
         result.output
