@@ -1,9 +1,10 @@
 """Which rows share a reason's words: per term, a code per row (equal codes, equal words).
 
 :func:`supplier_risk.explain.reason_text` words one term for one record, but most of a record
-does not change a given term's words (the buffer reason reads only the buffer). Grouping rows by
-the facts each term reads lets a batch word each distinct situation once. A test checks that
-every term's words depend only on the facts listed in REASON_KEYS.
+does not change a given term's words (the buffer reason reads only the buffer and whether the
+material is controlled). Grouping rows by the facts each term reads lets a batch word each
+distinct situation once. A test checks that every term's words depend only on the facts listed
+in REASON_KEYS.
 """
 
 from __future__ import annotations
