@@ -205,7 +205,7 @@ def parse_model(text: str | bytes, source: str = "model file") -> ModelFile:
     # The JSON integer 1 only: true and 1.0 compare equal to it in Python, not in a schema.
     if type(version) is not int or version != FORMAT_VERSION:
         raise ModelFileError(
-            f"{source} has format_version {version!r}; this release reads format_version "
+            f"{source} has format_version {json.dumps(version)}; this release reads format_version "
             f"{FORMAT_VERSION} only"
         )
     stated = document.get("sha256")

@@ -218,8 +218,9 @@ async def _csv_bytes(request: Request) -> bytes:
         415,
         "unsupported_media_type",
         f"Content-Type {kind or 'none'!r} is not supported here; send the list as the body "
-        f"with 'text/csv', '{XLSX_TYPE}' or 'application/octet-stream' (CSV or .xlsx: the "
-        "content decides), or a multipart form with a file field named 'file'",
+        f"with 'text/csv', '{XLSX_TYPE}' (or .xlsm's own type) or 'application/octet-stream' "
+        "(CSV or a workbook: the content decides), or a multipart form with a file field named "
+        "'file'",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,9 @@ def test_parse_model_refuses_unknown_format_version(
     document: dict[str, Any], version: object
 ) -> None:
     text = rehashed(document, lambda d: d.update(format_version=version))
-    with pytest.raises(ModelFileError, match=rf"format_version {version!r}; this release reads"):
+    # Named as the file has it (JSON): true, not Python's True.
+    shown = re.escape(json.dumps(version))
+    with pytest.raises(ModelFileError, match=rf"format_version {shown}; this release reads"):
         parse_model(text)
 
 

@@ -96,7 +96,7 @@ def test_csv_wrong_content_type_is_415(client: TestClient) -> None:
     response = client.post("/v1/score/csv", json={"a": 1})
     assert response.status_code == 415
     message = response.json()["message"]
-    assert f"'text/csv', '{XLSX}' or 'application/octet-stream'" in message
+    assert f"'text/csv', '{XLSX}' (or .xlsm's own type) or 'application/octet-stream'" in message
     assert "the content decides" in message
 
 
