@@ -142,31 +142,42 @@ MONOTONE_TOLERANCE = 1e-9
 """Log-odds a step may go against its declared direction (older files sum with rounding)."""
 
 
+def least_steps(
+    terms: Sequence[CompiledTerm], column: int, direction: int
+) -> tuple[FloatArray, FloatArray]:
+    """Return an input's edges and, at each, the least step of the log-odds in ``direction``
+    as the input crosses it, whatever the other inputs are (both empty: no table steps there).
+
+    In an additive model the step of the sum is the step of each table over the input, and
+    its least is the sum of each table's least step: no two tables share another input.
+    """
+    over = [t for t in terms if column in t.columns]
+    if not over:
+        return np.empty(0), np.empty(0)
+    edges = np.unique(np.concatenate([t.edges[t.columns.index(column)] for t in over]))
+    if edges.size == 0:  # tables over the input, but flat along it
+        return edges, np.empty(0)
+    points = np.append(edges, np.inf)  # one point in each interval every table agrees on
+    worst = np.zeros(edges.size)
+    for term in over:
+        axis = term.columns.index(column)
+        index = np.searchsorted(term.edges[axis], points, side="left")
+        steps = np.diff(np.take(term.values, index, axis=axis), axis=axis) * direction
+        worst = worst + np.moveaxis(steps, axis, 0).reshape(edges.size, -1).min(axis=1)
+    return edges, worst
+
+
 def _check_monotone(terms: Sequence[CompiledTerm], model: ModelFile) -> None:
     """Raise ModelFileError unless the log-odds move in each input's declared direction.
 
-    In an additive model that holds when, at every step of an input, the step of its own
-    table plus the least step of each pair table over it goes the declared way. Recourse
-    relies on it: the nearest change that lowers the band is found by a search that assumes it.
+    Recourse relies on it: the nearest change that lowers the band is found by a search that
+    assumes it.
     """
     for column, feature in enumerate(model.features):
         if feature.monotone == 0:
             continue
-        over = [t for t in terms if column in t.columns]
-        if not over:
-            continue
-        edges = np.unique(np.concatenate([t.edges[t.columns.index(column)] for t in over]))
-        if edges.size == 0:
-            continue  # no table steps over this input: it cannot move the log-odds
-        points = np.append(edges, np.inf)  # one point in each interval every table agrees on
-        worst = np.zeros(points.size - 1)
-        for term in over:
-            axis = term.columns.index(column)
-            index = np.searchsorted(term.edges[axis], points, side="left")
-            steps = np.diff(np.take(term.values, index, axis=axis), axis=axis)
-            steps = np.moveaxis(steps * feature.monotone, axis, 0).reshape(points.size - 1, -1)
-            worst = worst + steps.min(axis=1)
-        if worst.min() < -MONOTONE_TOLERANCE:
+        edges, worst = least_steps(terms, column, feature.monotone)
+        if worst.size and worst.min() < -MONOTONE_TOLERANCE:
             at = int(np.argmin(worst))
             raise ModelFileError(
                 f"model file breaks the declared direction of {feature.name} (monotone "

@@ -14,10 +14,8 @@ destination by the countries the table names. A test checks this path against
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -48,12 +46,12 @@ from supplier_risk.record import (
 )
 from supplier_risk.reference import Reference
 from supplier_risk.scorer import ResultDict, Scorer, assumption_lines
-from supplier_risk.scoring import CompiledTerm, log_odds, sigmoid_one
+from supplier_risk.scoring import CompiledTerm, least_steps, log_odds, sigmoid_one
 
 ROUNDING = 1e-12
 """Log-odds differences this small are float noise, not a change of risk. Loading refuses a
 model that goes against a direction by more than scoring.MONOTONE_TOLERANCE (1e-9); for one
-within the two, :func:`_never_rises` says no and this path tries candidates one by one, nearest
+within the two, ``_falling`` says no and this path tries candidates one by one, nearest
 first, as the batch does, instead of searching: the answers stay the same."""
 MAX_CACHED_OUTCOMES = 50_000
 """Policy keys kept per scenario; the key space of real supplier lists is far smaller."""
@@ -241,8 +239,10 @@ class SingleScorer:
             for features in (term.features for term in self.model.file.terms)
         ]
         self._uses_by_mask: dict[int, tuple[int, ...]] = {}
+        # Whether the risk never rises as an input rises (beyond float noise): then the
+        # changes that lower the band are a suffix of the targets, found by bisection.
         self._falling = [
-            _never_rises(self.model.terms, self._uses[c], self._lookups, c)
+            bool(least_steps(self.model.terms, c, -1)[1].min(initial=0.0) >= -ROUNDING)
             for c in range(len(FEATURE_NAMES))
         ]
         self.outcomes_for(None)
@@ -521,42 +521,3 @@ def _lookup(term: CompiledTerm) -> Callable[[list[float]], float]:
     return lambda row: table[bisect_left(first_edges, row[first])][
         bisect_left(second_edges, row[second])
     ]
-
-
-def _never_rises(
-    terms: Sequence[CompiledTerm],
-    uses: Sequence[int],
-    lookups: Sequence[Callable[[list[float]], float]],
-    column: int,
-) -> bool:
-    """Return whether the sum of the terms reading ``column`` never rises as that input rises,
-    whatever the other inputs of those terms are.
-
-    Step functions change only at their edges, so checking each edge and one point beyond the
-    last, for every bin of the other inputs, checks every value. Rises within ROUNDING (the
-    fitted tables' float noise, about 1e-16 in log-odds) do not count.
-    """
-    if not uses:
-        return True
-
-    def points(col: int) -> list[float]:
-        edges = sorted({e for k in uses if col in terms[k].columns for e in _edges(terms[k], col)})
-        return [*edges, edges[-1] + 1.0] if edges else [0.0]
-
-    others = sorted({c for k in uses for c in terms[k].columns if c != column})
-    along = points(column)
-    for values in itertools.product(*(points(c) for c in others)):
-        row = [0.0] * len(FEATURE_NAMES)
-        for c, value in zip(others, values, strict=True):
-            row[c] = value
-        sums = []
-        for x in along:
-            row[column] = x
-            sums.append(math.fsum(lookups[k](row) for k in uses))
-        if any(b > a + ROUNDING for a, b in itertools.pairwise(sums)):
-            return False
-    return True
-
-
-def _edges(term: CompiledTerm, column: int) -> list[float]:
-    return term.edges_list[term.columns.index(column)]
