@@ -364,13 +364,15 @@ def general_licence_within_reach(
     return granted & np.isin(supplier_type, holders)
 
 
-def _add_notes(policy_note: ObjArray, rows: NDArray[np.bool_], notes: ObjArray) -> None:
-    """Add each row's note (None: nothing) to the notes the selected rows already carry."""
+def _add_notes(
+    said: ObjArray, rows: NDArray[np.bool_], notes: ObjArray | str, apart: str = NOTES_APART
+) -> None:
+    """Add to what the selected rows already say each row's note (None: nothing), or one text."""
     # The selected rows are few: looked at one by one, not the whole object array compared.
     for i in np.flatnonzero(rows).tolist():
-        note, known = notes[i], policy_note[i]
+        note, known = notes if isinstance(notes, str) else notes[i], said[i]
         if note is not None:
-            policy_note[i] = note if known is None else f"{known}{NOTES_APART}{note}"
+            said[i] = note if known is None else f"{known}{apart}{note}"
 
 
 def _note_early_general_licences(
@@ -398,7 +400,7 @@ def _note_early_general_licences(
         f"licence_type general with as_of before {first.isoformat()}, when the first general "
         f"licences were granted (policy table {policy.version}): check the record"
     )
-    _add_notes(notes, early, np.full(early.shape, note, dtype=object))
+    _add_notes(notes, early, note)
 
 
 def derive_features(columns: RecordColumns, reference: Reference, today: dt.date) -> Features:
@@ -493,11 +495,8 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             rule_applied[hit] = rule.name
             if not everywhere:
                 unknown = active & end_use_hit & destination_missing & licensed
-                for i in np.flatnonzero(unknown).tolist():  # several may apply: name each
-                    known = destination_unknown_rule[i]
-                    destination_unknown_rule[i] = (
-                        rule.name if known is None else f"{known}, {rule.name}"
-                    )
+                # Several may apply: each is named.
+                _add_notes(destination_unknown_rule, unknown, rule.name, apart=", ")
         elif rule.kind == "general_licence_revocation":
             would = controlled & (licence == LICENCE_GENERAL)
             hit = active & would
