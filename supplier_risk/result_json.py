@@ -58,17 +58,39 @@ def number_texts(values: FloatArray | list[Any]) -> list[str]:
     return orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
 
 
+def string_texts(values: list[str]) -> list[str]:
+    """Return each string as JSON text, with one serialiser call when none needs escaping.
+
+    orjson escapes only quotes, backslashes and control characters, and every escape
+    lengthens the text: a whole list as long as its strings, quotes and commas has none.
+    """
+    if not values:
+        return []
+    whole = orjson.dumps(values).decode()
+    if len(whole) == sum(map(len, values)) + 3 * len(values) + 1:
+        return [f'"{v}"' for v in values]
+    escaped = {v: json_text(v) for v in set(values)}
+    return [escaped[v] for v in values]
+
+
 def value_texts(values: list[str] | NDArray[Any]) -> list[str]:
-    """Return a column of names (escaped once per distinct name) or numbers as JSON texts."""
+    """Return a column of names or numbers as JSON texts."""
     if isinstance(values, list):
-        escaped = {v: json_text(v) for v in set(values)}
-        return [escaped[v] for v in values]
+        return string_texts(values)
     return number_texts(values)
 
 
-def _lists(rows: list[list[Any]]) -> list[str]:
-    """Return each row's list as JSON text (most are empty)."""
-    return [json_text(row) if row else "[]" for row in rows]
+def _lists(rows: list[list[str]]) -> list[str]:
+    """Return each row's list as JSON text (most are empty, many alike: each is written once)."""
+    written: dict[tuple[str, ...], str] = {(): "[]"}
+    out = []
+    for row in rows:
+        key = tuple(row)
+        text = written.get(key)
+        if text is None:
+            text = written[key] = json_text(row)
+        out.append(text)
+    return out
 
 
 def contribution_cells(
@@ -86,9 +108,9 @@ def contribution_cells(
         first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each name's first row
         if np.array_equal(column, column[first][codes]):
             written = [
-                f'{prefix}{json_text(name)},"contribution":{contribution}}}'
+                f'{prefix}{name},"contribution":{contribution}}}'
                 for name, contribution in zip(
-                    names.tolist(), number_texts(column[first]), strict=True
+                    string_texts(names.tolist()), number_texts(column[first]), strict=True
                 )
             ]
             out: list[str] = np.asarray(written, dtype=object)[codes].tolist()
@@ -119,9 +141,11 @@ class ResultWriter:
                 self.prefixes, parts.term_values, parts.contributions.T, strict=True
             )
         ]
-        order = np.argsort(-np.abs(parts.contributions), axis=1, kind="stable").tolist()
+        order = np.argsort(-np.abs(parts.contributions), axis=1, kind="stable")
+        # Reordered as one object array, each row's cells come out as a list to join.
+        table = np.array(cells, dtype=object).T
         contributions = [
-            ",".join([cells[k][i] for k in row_order]) for i, row_order in enumerate(order)
+            ",".join(row_cells) for row_cells in np.take_along_axis(table, order, axis=1).tolist()
         ]
         probability = number_texts(parts.probability)
         risk_score = number_texts(np.rint(100 * parts.probability).astype(np.int64))
@@ -134,7 +158,7 @@ class ResultWriter:
         head = f'"baseline_probability":{self.baseline},"contributions":['
         model = f'"model":{self.model_ref},"policy":{{"version":{json_text(parts.policy_version)}'
         tail = f'"scenario":{json_text(parts.scenario)}}}'
-        ids = [json_text(s) for s in parts.supplier_id]
+        ids = string_texts(parts.supplier_id)
         return [
             f'{{"supplier_id":{ids[i]},"probability":{probability[i]},'
             f'"risk_score":{risk_score[i]},"band":{band[i]},{head}{contributions[i]}],'

@@ -81,6 +81,7 @@ class Scorer:
             "sha256": model.sha256,
         }
         self.writer = ResultWriter(model, self.model_ref)
+        self._change_heads: dict[tuple[int, float], str] = {}
         self.record_context = material_context(reference.materials)
         """validation context: records are checked against the materials served here"""
 
@@ -331,31 +332,45 @@ class Scorer:
             scored.scores.contributions[candidates.row],
         )
         chosen = first_lowering(candidates, result.band, scored.scores.band)
-        probabilities = number_texts(result.probability[chosen])
+        if chosen.size == 0:
+            return out
+        rows = candidates.row[chosen]  # in record order: first_lowering sorts by record
+        heads = self._change_heads
         bands = self.writer.bands
-        changes: dict[int, list[str]] = {}
-        for row, field_code, raw, probability, band in zip(
-            candidates.row[chosen].tolist(),
-            candidates.field[chosen].tolist(),
-            candidates.value[chosen].tolist(),
-            probabilities,
-            result.band[chosen].tolist(),
-            strict=True,
-        ):
-            field = RECOURSE_FIELDS[field_code]
-            if field == "licence_type":
-                value = f'"{LICENCE_ORDER[int(raw)]}"'
-            elif field == "alternate_suppliers":
-                value = str(int(raw))
-            else:
-                value = json_text(raw)
-            changes.setdefault(row, []).append(
-                f'{{"change":{{"{field}":{value}}},"probability":{probability},'
-                f'"band":{bands[band]}}}'
+        changes = zip(
+            candidates.field[chosen].tolist(), candidates.value[chosen].tolist(), strict=True
+        )
+        items = [
+            f'{heads.get(key) or self._change_head(key)}{probability},"band":{bands[band]}}}'
+            for key, probability, band in zip(
+                changes,
+                number_texts(result.probability[chosen]),
+                result.band[chosen].tolist(),
+                strict=True,
             )
-        for row, items in changes.items():
-            out[row] = "[" + ",".join(items) + "]"
+        ]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        bounds = np.append(starts, rows.size).tolist()
+        for row, start, end in zip(rows[starts].tolist(), bounds, bounds[1:], strict=False):
+            out[row] = "[" + ",".join(items[start:end]) + "]"
         return out
+
+    def _change_head(self, key: tuple[int, float]) -> str:
+        """Return (and keep) a recourse item's text up to its probability, for one change.
+
+        The changes are few (fixed targets, and alternates up to 1,010), so each is written
+        once per model.
+        """
+        field_code, raw = key
+        field = RECOURSE_FIELDS[field_code]
+        if field == "licence_type":
+            value = json_text(LICENCE_ORDER[int(raw)])
+        elif field == "alternate_suppliers":
+            value = str(int(raw))
+        else:
+            value = json_text(raw)
+        head = self._change_heads[key] = f'{{"change":{{"{field}":{value}}},"probability":'
+        return head
 
 
 def _as_list(values: list[str] | NDArray[Any]) -> list[Any]:

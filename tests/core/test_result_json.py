@@ -8,7 +8,13 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supplier_risk.result_json import contribution_cells, number_texts, value_texts
+from supplier_risk.result_json import (
+    contribution_cells,
+    json_text,
+    number_texts,
+    string_texts,
+    value_texts,
+)
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 
@@ -23,6 +29,22 @@ def test_value_texts_escape_names_and_keep_integers_and_flags() -> None:
     assert value_texts(['a "quoted", name', "plain"]) == ['"a \\"quoted\\", name"', '"plain"']
     assert value_texts(np.array([0, 1000], dtype=np.int64)) == ["0", "1000"]
     assert value_texts(np.array([True, False])) == ["true", "false"]
+
+
+@given(st.lists(st.text(max_size=8), max_size=12))
+def test_string_texts_escape_as_the_serialiser_does(values: list[str]) -> None:
+    # Quotes, backslashes and control characters take the per-string path; others the fast one.
+    assert string_texts(values) == [json_text(v) for v in values]
+
+
+def test_string_texts_fall_back_when_one_string_needs_escaping() -> None:
+    assert string_texts(["V-1", 'V-"2"', "V-\\3", "caf\u00e9", "a\tb"]) == [
+        '"V-1"',
+        '"V-\\"2\\""',
+        '"V-\\\\3"',
+        '"caf\u00e9"',
+        '"a\\tb"',
+    ]
 
 
 def test_cells_written_once_per_name_equal_cells_written_per_row() -> None:
