@@ -306,21 +306,23 @@ def _assumption_note(
 def _day_tables(reference: Reference, days: list[dt.date], destination: str | None) -> _DayPolicy:
     """Return the policy table's answers for each of ``days``."""
     answers = [_day_policy(reference, day, destination) for day in days]
-    n_materials, n_rules = len(reference.materials), len(reference.policy.rules)
-    tables = _DayPolicy(
-        controlled=np.zeros((len(days), n_materials), dtype=bool),
-        rules_active=np.zeros((len(days), n_rules), dtype=bool),
-        notes=np.full((len(days), n_materials), None, dtype=object),
-        rule_notes=np.full((len(days), n_rules), None, dtype=object),
-        rule_ahead=np.full((len(days), n_rules), None, dtype=object),
+    if not answers:
+        n_materials, n_rules = len(reference.materials), len(reference.policy.rules)
+        return _DayPolicy(
+            controlled=np.zeros((0, n_materials), dtype=bool),
+            rules_active=np.zeros((0, n_rules), dtype=bool),
+            notes=np.full((0, n_materials), None, dtype=object),
+            rule_notes=np.full((0, n_rules), None, dtype=object),
+            rule_ahead=np.full((0, n_rules), None, dtype=object),
+        )
+    # One stack per table: a batch can span hundreds of days.
+    return _DayPolicy(
+        controlled=np.array([a.controlled for a in answers], dtype=bool),
+        rules_active=np.array([a.rules_active for a in answers], dtype=bool),
+        notes=np.array([a.notes for a in answers], dtype=object),
+        rule_notes=np.array([a.rule_notes for a in answers], dtype=object),
+        rule_ahead=np.array([a.rule_ahead for a in answers], dtype=object),
     )
-    for i, answer in enumerate(answers):
-        tables.controlled[i] = answer.controlled
-        tables.rules_active[i] = answer.rules_active
-        tables.notes[i] = answer.notes
-        tables.rule_notes[i] = answer.rule_notes
-        tables.rule_ahead[i] = answer.rule_ahead
-    return tables
 
 
 _Cell = TypeVar("_Cell", np.bool_, np.object_)

@@ -44,7 +44,7 @@ from supplier_risk.record import (
 from supplier_risk.reference import SENSITIVITY_LEVELS, Reference, load_reference
 from supplier_risk.result_json import ResultParts, ResultWriter, json_text, number_texts
 from supplier_risk.scenarios import ScenarioBook, load_scenarios
-from supplier_risk.scoring import FloatArray, LoadedModel, Scores, load_model
+from supplier_risk.scoring import FloatArray, LoadedModel, Scores, load_model, sigmoid
 
 ObjArray = NDArray[np.object_]
 ResultDict = dict[str, Any]
@@ -326,12 +326,14 @@ class Scorer:
             )
         if len(candidates) == 0:
             return out
-        result = self.model.rescore(
+        logit = self.model.rescore_logits(
             self._candidate_matrix(scored, candidates, today),
             scored.features.matrix[candidates.row],
             scored.scores.contributions[candidates.row],
+            scored.scores.logit[candidates.row],
         )
-        chosen = first_lowering(candidates, result.band, scored.scores.band)
+        band = self.model.bands_of(logit)
+        chosen = first_lowering(candidates, band, scored.scores.band)
         if chosen.size == 0:
             return out
         rows = candidates.row[chosen]  # in record order: first_lowering sorts by record
@@ -344,8 +346,8 @@ class Scorer:
             f'{heads.get(key) or self._change_head(key)}{probability},"band":{bands[band]}}}'
             for key, probability, band in zip(
                 changes,
-                number_texts(result.probability[chosen]),
-                result.band[chosen].tolist(),
+                number_texts(sigmoid(logit[chosen])),
+                band[chosen].tolist(),
                 strict=True,
             )
         ]

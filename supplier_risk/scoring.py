@@ -97,6 +97,13 @@ def log_odds(intercept: float, contributions: Iterable[float]) -> float:
     return intercept + math.fsum(contributions)
 
 
+LOGIT_EDGE_MARGIN = 1e-6
+"""Log-odds this near a band threshold's are banded by their exact probability.
+
+Elsewhere a probability is at least about t(1 - t) * 1e-6 from the threshold t, billions of
+times what rounding in sigmoid() or in the threshold's log-odds can move (a few 2^-53)."""
+
+
 def sigmoid_one(z: float) -> float:
     """Return the logistic function of one log-odds, without overflow."""
     if z >= 0:
@@ -206,6 +213,12 @@ class LoadedModel:
         self.intercept = float(model.intercept)
         self.thresholds = np.asarray(model.bands.thresholds, dtype=np.float64)
         self.thresholds_list = list(model.bands.thresholds)
+        self.logit_edges: FloatArray | None = (
+            np.log(self.thresholds) - np.log1p(-self.thresholds)
+            if all(1e-6 < t < 1 - 1e-6 for t in self.thresholds_list)
+            else None  # thresholds this close to 0 or 1: banded by probability (slower)
+        )
+        """the thresholds as log-odds, for banding without probabilities (see bands_of)"""
         self.band_labels: tuple[str, ...] = model.bands.labels
         # The same function as every score: a record whose terms sum to 0 scores exactly this.
         self.baseline_probability = sigmoid_one(self.intercept)
@@ -247,22 +260,54 @@ class LoadedModel:
             contributions[:, k] = term.lookup(matrix)
         return self._scores(contributions)
 
-    def rescore(
-        self, matrix: FloatArray, base_matrix: FloatArray, base_contributions: FloatArray
-    ) -> Scores:
-        """Score rows that differ from scored base rows in a few inputs; the same as score().
+    def rescore_logits(
+        self,
+        matrix: FloatArray,
+        base_matrix: FloatArray,
+        base_contributions: FloatArray,
+        base_logit: FloatArray,
+    ) -> FloatArray:
+        """Return the log-odds of rows that differ from scored base rows in a few inputs.
 
-        Only the terms whose inputs changed are looked up again; the others keep the base
-        row's contribution, which is the value a lookup would return. The sum is taken as in
-        score(), so the result is identical to it, to the last bit.
+        Only the terms whose inputs changed are looked up again. With exact sums (SUM_GRID)
+        each changed term's old value is taken out of the base log-odds and its new one added:
+        every partial sum is the intercept plus some of the values, so exact, and the result is
+        score()'s log-odds to the last bit.
         """
-        contributions = base_contributions.copy()
         changed = matrix != base_matrix
+        if not self.exact_sums:
+            contributions = base_contributions.copy()
+            for k, term in enumerate(self.terms):
+                rows = np.flatnonzero(changed[:, term.columns].any(axis=1))
+                if rows.size:
+                    contributions[rows, k] = term.lookup(matrix[rows])
+            return self.logits(contributions)
+        logit = base_logit.copy()
         for k, term in enumerate(self.terms):
             rows = np.flatnonzero(changed[:, term.columns].any(axis=1))
             if rows.size:
-                contributions[rows, k] = term.lookup(matrix[rows])
-        return self._scores(contributions)
+                logit[rows] = (logit[rows] - base_contributions[rows, k]) + term.lookup(
+                    matrix[rows]
+                )
+        return logit
+
+    def bands_of(self, logit: FloatArray) -> NDArray[np.int64]:
+        """Return the band of each log-odds: score()'s band, without its exact probabilities.
+
+        Log-odds are banded against the thresholds' own log-odds; only those within
+        LOGIT_EDGE_MARGIN of one, where rounding could decide, go through sigmoid() first.
+        """
+        edges = self.logit_edges
+        if edges is None:
+            probability = sigmoid(logit)
+            return np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
+        band = np.searchsorted(edges, logit, side="right").astype(np.int64)
+        below = np.searchsorted(edges - LOGIT_EDGE_MARGIN, logit, side="right")
+        above = np.searchsorted(edges + LOGIT_EDGE_MARGIN, logit, side="right")
+        near = np.flatnonzero(below != above)
+        if near.size:
+            band[near] = np.searchsorted(self.thresholds, sigmoid(logit[near]), side="right")
+        return band
 
     def _scores(self, contributions: FloatArray) -> Scores:
         """Return the scores of rows whose contributions are known (one way for every path)."""

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from supplier_risk.features import FEATURE_NAMES, MONOTONE
 from supplier_risk.model_file import finalise_document, parse_model
 from supplier_risk.record import LICENCE_ORDER, SupplierRecord
 from supplier_risk.scorer import Scorer
-from supplier_risk.scoring import LoadedModel, sigmoid
+from supplier_risk.scoring import LOGIT_EDGE_MARGIN, LoadedModel, sigmoid
 from tests.conftest import TODAY
 from tests.invariants import GRID, monotone_violations
 
@@ -121,13 +122,19 @@ def test_shipped_model_sums_exactly(scorer: Scorer) -> None:
     assert scorer.model.exact_sums  # trained onto SUM_GRID: see supplier_risk.scoring
 
 
-def test_model_off_the_sum_grid_scores_alike_on_every_path(model_path: Path) -> None:
-    # A file trained before SUM_GRID existed: sums are taken row by row, correctly rounded.
+@pytest.fixture(scope="module")
+def off_grid_model(model_path: Path) -> LoadedModel:
+    """The shipped model nudged off SUM_GRID, as a file trained before it existed."""
     document = json.loads(model_path.read_text("utf-8"))
     for term in document["terms"]:
         if len(term["features"]) == 1:  # nudge each value off the grid, each by its own amount
             term["values"] = [v + 1e-15 * (i % 7) for i, v in enumerate(term["values"])]
-    model = LoadedModel(parse_model(json.dumps(finalise_document(document))))
+    return LoadedModel(parse_model(json.dumps(finalise_document(document))))
+
+
+def test_model_off_the_sum_grid_scores_alike_on_every_path(off_grid_model: LoadedModel) -> None:
+    # A file trained before SUM_GRID existed: sums are taken row by row, correctly rounded.
+    model = off_grid_model
     assert not model.exact_sums
     matrix = random_matrix(2_000, seed=6)
     scores = model.score(matrix)
@@ -137,7 +144,11 @@ def test_model_off_the_sum_grid_scores_alike_on_every_path(model_path: Path) -> 
         assert model.score_one(row)[0] == scores.probability[i]
 
 
-def test_rescore_equals_score_to_the_last_bit(scorer: Scorer) -> None:
+@pytest.mark.parametrize("grid", ["on", "off"])
+def test_rescore_equals_score_to_the_last_bit(
+    scorer: Scorer, off_grid_model: LoadedModel, grid: str
+) -> None:
+    model = scorer.model if grid == "on" else off_grid_model
     base = random_matrix(4_000, seed=3)
     changed = base.copy()
     other = random_matrix(4_000, seed=4)
@@ -148,10 +159,34 @@ def test_rescore_equals_score_to_the_last_bit(scorer: Scorer) -> None:
         keep = rng.random(base.shape[0]) < 0.3
         rows = np.flatnonzero(~keep)
         changed[rows, column[rows]] = other[rows, column[rows]]
-    expected = scorer.model.score(changed)
-    got = scorer.model.rescore(changed, base, scorer.model.score(base).contributions)
-    for name in ("logit", "probability", "contributions", "band"):
-        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+    expected = model.score(changed)
+    before = model.score(base)
+    got = model.rescore_logits(changed, base, before.contributions, before.logit)
+    assert np.array_equal(got, expected.logit)
+    assert np.array_equal(model.bands_of(got), expected.band)
+
+
+def test_bands_of_log_odds_equal_bands_of_probabilities_at_the_edges(scorer: Scorer) -> None:
+    model = scorer.model
+    assert model.logit_edges is not None
+    steps = np.arange(-40, 41)
+    near = [
+        edge + offset
+        for edge in model.logit_edges.tolist()
+        for offset in (0.0, LOGIT_EDGE_MARGIN, -LOGIT_EDGE_MARGIN, 2e-6, -2e-6)
+    ]
+    # every float within 40 units in the last place of each edge, and either side of the margin
+    logit = np.concatenate(
+        [_ulps(z, steps) for z in near] + [np.random.default_rng(1).normal(0, 4, 20_000)]
+    )
+    expected = np.searchsorted(model.thresholds, sigmoid(logit), side="right")
+    assert np.array_equal(model.bands_of(logit), expected)
+
+
+def _ulps(z: float, steps: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Return z moved by each number of units in the last place."""
+    moved: NDArray[np.float64] = np.float64(z) + steps * np.spacing(np.float64(z))
+    return moved
 
 
 def test_score_one_equals_numpy_path(scorer: Scorer) -> None:
