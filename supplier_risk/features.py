@@ -377,32 +377,45 @@ def _add_notes(
             said[i] = note if known is None else f"{known}{apart}{note}"
 
 
-def _note_early_general_licences(
+def _note_doubtful_general_licences(
     columns: RecordColumns,
     as_of: NDArray[np.datetime64],
+    supplier_type: IntArray,
     reference: Reference,
     notes: ObjArray,
     domestic: NDArray[np.bool_],
 ) -> None:
-    """Add a note to rows claiming a general licence before any was granted.
+    """Add a note to rows claiming a general licence the policy table says they could not hold.
 
-    The note names no row's own date: the one-record path caches notes per span of dates.
+    Before the first were granted, or for a kind of supplier the table does not name as a
+    holder (DOMAIN.md: smaller firms and traders stayed on individual licences). The record is
+    scored as given; the note asks for a check. It names no row's own date: the one-record path
+    caches notes per span of dates.
     """
     policy = reference.policy
-    if policy.general_licences is None:  # a policy table that does not say
+    licences = policy.general_licences
+    if licences is None:  # a policy table that does not say
         return
-    first = policy.general_licences.first_granted
+    first = licences.first_granted
     # A sale inside China is scored as needing no licence: the one it gives is not checked.
-    early = (
-        (columns.licence == LICENCE_GENERAL)
-        & ~general_licences_granted(as_of, reference)
-        & ~domestic
-    )
-    note = (
+    claimed = (columns.licence == LICENCE_GENERAL) & ~domestic
+    early = claimed & ~general_licences_granted(as_of, reference)
+    _add_notes(
+        notes,
+        early,
         f"licence_type general with as_of before {first.isoformat()}, when the first general "
-        f"licences were granted (policy table {policy.version}): check the record"
+        f"licences were granted (policy table {policy.version}): check the record",
     )
-    _add_notes(notes, early, note)
+    holders = [SUPPLIER_TYPE_ORDER.index(t) for t in licences.holders]
+    outside = claimed & ~early & ~np.isin(supplier_type, holders)
+    for code in np.unique(supplier_type[outside]).tolist():
+        _add_notes(
+            notes,
+            outside & (supplier_type == code),
+            f"licence_type general for a supplier_type {SUPPLIER_TYPE_ORDER[code]}: general "
+            f"licences went only to {' and '.join(licences.holders)} exporters (policy table "
+            f"{policy.version}); scored as given, check the record",
+        )
 
 
 def derive_features(columns: RecordColumns, reference: Reference, today: dt.date) -> Features:
@@ -515,7 +528,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
         ):
             ahead = _per_row(general.rule_ahead[:, k], by_day, destination, (day_index,))
             _add_notes(policy_note, would, ahead)
-    _note_early_general_licences(columns, as_of, reference, policy_note, domestic)
+    _note_doubtful_general_licences(columns, as_of, supplier_type, reference, policy_note, domestic)
     if targeted_countries:
         unknown = destination_missing & np.array(
             [r is None for r in destination_unknown_rule], dtype=bool

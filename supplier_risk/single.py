@@ -152,6 +152,7 @@ class PolicyOutcomes:
             inputs.licence,
             inputs.end_use,
             self.share_bucket(inputs.china_share),
+            inputs.supplier_type,  # a general licence claimed by a non-holder gets a note
         )
 
     def share_bucket(self, china_share: float) -> int:

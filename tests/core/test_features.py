@@ -210,6 +210,32 @@ def test_derive_features_notes_a_general_licence_before_any_was_granted(
     assert LICENCE_ORDER[int(value(features, "licence_type"))] == "general"  # scored as given
 
 
+@pytest.mark.parametrize(
+    ("supplier_type", "as_of", "noted"),
+    [
+        ("intermediary", "2026-06-01", True),
+        ("smaller", "2026-06-01", True),
+        ("established", "2026-06-01", False),
+        (None, "2026-06-01", False),  # assumed established
+        ("intermediary", "2025-12-01", False),  # the note of an early claim says it already
+    ],
+)
+def test_derive_features_notes_a_general_licence_claimed_by_a_kind_of_supplier_that_held_none(
+    reference: Reference,
+    make_record: Make,
+    supplier_type: str | None,
+    as_of: str,
+    noted: bool,
+) -> None:
+    # DOMAIN.md 'Licences': smaller firms and traders stayed on individual licences.
+    record = make_record(licence_type="general", supplier_type=supplier_type, as_of=as_of)
+    note = derive(reference, record).policy_note[0]
+    said = note is not None and "general licences went only to established exporters" in note
+    assert said is noted, note
+    if noted:
+        assert f"supplier_type {supplier_type}" in note
+
+
 def test_derive_features_asks_no_check_of_the_licence_a_sale_inside_china_gives(
     reference: Reference, make_record: Make
 ) -> None:
