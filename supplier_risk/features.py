@@ -470,6 +470,9 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     licence[at_home] = LICENCE_NOT_REQUIRED
     rule_applied[at_home] = DOMESTIC_SALE
     for k, rule in enumerate(reference.policy.rules):
+        if_there: NDArray[np.bool_] | None = None
+        """rows a rule would reach if the buyer were in one of its countries (no destination)"""
+        where = ""
         active = _per_row(
             general.rules_active[:, k],
             {c: tables.rules_active[:, k] for c, tables in targeted.items()},
@@ -512,6 +515,8 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
                 unknown = active & end_use_hit & destination_missing & licensed
                 # Several may apply: each is named.
                 _add_notes(destination_unknown_rule, unknown, rule.name, apart=", ")
+                if_there = end_use_hit & destination_missing & licensed
+                where = " or ".join(rule.destination_countries)
         elif rule.kind == "general_licence_revocation":
             would = controlled & (licence == LICENCE_GENERAL)
             hit = active & would
@@ -519,7 +524,8 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             rule_applied[hit] = rule.name
         else:
             continue
-        # A rule that would reach the record and changes within the horizon is named. Most
+        # A rule that would reach the record and changes within the horizon is named (for a
+        # record without a destination, as reaching a buyer in the rule's countries). Most
         # days have no change ahead: asked per day first, not per row (recourse derives
         # features for thousands of candidate rows).
         by_day = {c: tables.rule_ahead[:, k] for c, tables in targeted.items()}
@@ -528,6 +534,15 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
         ):
             ahead = _per_row(general.rule_ahead[:, k], by_day, destination, (day_index,))
             _add_notes(policy_note, would, ahead)
+            if if_there is not None and if_there.any():
+                # A missing destination reads the table without a destination: dates only.
+                by_buyer = [
+                    None
+                    if note is None
+                    else f"destination_country not given: for a buyer in {where}, {note}"
+                    for note in general.rule_ahead[:, k].tolist()
+                ]
+                _add_notes(policy_note, if_there, np.array(by_buyer, dtype=object)[day_index])
     _note_doubtful_general_licences(columns, as_of, supplier_type, reference, policy_note, domestic)
     if targeted_countries:
         unknown = destination_missing & np.array(

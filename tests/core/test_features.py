@@ -148,6 +148,12 @@ DEFENSE_FROM_CHINA = {"material": "dy_oxide", "licence_type": "individual", "end
         ),
         # the ban does not reach a German buyer, nor a licence-free export
         ({**DEFENSE_FROM_CHINA, "destination_country": "DE", "as_of": "2025-12-01"}, None, None),
+        (  # a buyer not named may be in Japan: said so, as the ban in force is (no line here)
+            {**DEFENSE_FROM_CHINA, "destination_country": None, "as_of": "2025-12-01"},
+            None,
+            "destination_country not given: for a buyer in JP",
+        ),
+        ({**DEFENSE_FROM_CHINA, "destination_country": None, "as_of": "2025-10-07"}, None, None),
         (
             {**DEFENSE_FROM_CHINA, "material": "la_ce_oxide", "destination_country": "JP"}
             | {"as_of": "2025-12-01"},
