@@ -35,6 +35,7 @@ from training.fit import (
     SELECTION_OVERRIDES,
     SELECTION_ROWS,
     SELECTION_Z,
+    SEPARATED_LOSS_FRACTION,
     PairSelection,
     fit_final,
     select_pairs,
@@ -226,6 +227,8 @@ def train_model(
                 **HGB_PARAMS,
                 "random_state": seed,
                 "n_iter": int(estimator.n_iter_),
+                # fit.Booster's second stop, so the file says how its fit could end
+                "stop_below_constant_loss_fraction": SEPARATED_LOSS_FRACTION,
                 "pairs": [" x ".join(p) for p in pairs],
                 "pair_selection": {
                     "method": "greedy forward on an inner 75/25 split of a training subsample",

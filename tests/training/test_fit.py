@@ -52,7 +52,9 @@ def test_separable_history_trains_in_few_iterations(tmp_path: Path, reference: R
     frame.to_csv(tmp_path / "separable.csv", index=False)
     history = read_history(tmp_path / "separable.csv", reference)
     report = train_model(history, reference, tmp_path / "model.json", seed=3, today=TODAY)
-    assert report.document["training"]["params"]["n_iter"] < 100
+    params = report.document["training"]["params"]
+    assert params["n_iter"] < 100
+    assert params["stop_below_constant_loss_fraction"] == 1e-3  # the file says why it stopped
     assert report.estimator.n_iter_ < 100
     assert report.metrics["held_out"]["roc_auc"] == 1.0
     assert report.metrics["held_out"]["log_loss"] < 0.01
