@@ -381,6 +381,7 @@ def _note_doubtful_general_licences(
     columns: RecordColumns,
     as_of: NDArray[np.datetime64],
     supplier_type: IntArray,
+    licence: IntArray,
     reference: Reference,
     notes: ObjArray,
     domestic: NDArray[np.bool_],
@@ -389,7 +390,8 @@ def _note_doubtful_general_licences(
 
     Before the first were granted, or for a kind of supplier the table does not name as a
     holder (DOMAIN.md: smaller firms and traders stayed on individual licences). The record is
-    scored as given; the note asks for a check. It names no row's own date: the one-record path
+    scored as given unless a rule changed its licence (``licence``: as scored); the note asks
+    for a check. It names no row's own date: the one-record path
     caches notes per span of dates.
     """
     policy = reference.policy
@@ -408,14 +410,17 @@ def _note_doubtful_general_licences(
     )
     holders = [SUPPLIER_TYPE_ORDER.index(t) for t in licences.holders]
     outside = claimed & ~early & ~np.isin(supplier_type, holders)
+    # A rule may have scored it otherwise (an end-use ban, a revocation): its own line says so.
+    as_given = licence == LICENCE_GENERAL
     for code in np.unique(supplier_type[outside]).tolist():
-        _add_notes(
-            notes,
-            outside & (supplier_type == code),
+        said = (
             f"licence_type general for a supplier_type {SUPPLIER_TYPE_ORDER[code]}: general "
             f"licences went only to {' and '.join(licences.holders)} exporters (policy table "
-            f"{policy.version}); scored as given, check the record",
+            f"{policy.version})"
         )
+        of_type = outside & (supplier_type == code)
+        _add_notes(notes, of_type & as_given, f"{said}; scored as given, check the record")
+        _add_notes(notes, of_type & ~as_given, f"{said}: check the record")
 
 
 def derive_features(columns: RecordColumns, reference: Reference, today: dt.date) -> Features:
@@ -543,7 +548,9 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
                     for note in general.rule_ahead[:, k].tolist()
                 ]
                 _add_notes(policy_note, if_there, np.array(by_buyer, dtype=object)[day_index])
-    _note_doubtful_general_licences(columns, as_of, supplier_type, reference, policy_note, domestic)
+    _note_doubtful_general_licences(
+        columns, as_of, supplier_type, licence, reference, policy_note, domestic
+    )
     if targeted_countries:
         unknown = destination_missing & np.array(
             [r is None for r in destination_unknown_rule], dtype=bool

@@ -242,6 +242,33 @@ def test_derive_features_notes_a_general_licence_claimed_by_a_kind_of_supplier_t
         assert f"supplier_type {supplier_type}" in note
 
 
+@pytest.mark.parametrize(
+    ("destination", "scored"),
+    [("DE", "general"), ("JP", "denied"), ("US", "denied")],
+)
+def test_general_licence_check_note_says_scored_as_given_only_where_it_was(
+    reference: Reference, make_record: Make, destination: str, scored: str
+) -> None:
+    # An end-use ban denies the licence a smaller firm claims: its note must not say the
+    # record was scored as given next to the line saying it was scored as denied.
+    record = make_record(
+        material="dy_oxide",
+        origin_country="CN",
+        licence_type="general",
+        end_use="defense",
+        supplier_type="smaller",
+        destination_country=destination,
+        as_of="2026-06-01",
+    )
+    features = derive(reference, record)
+    assert LICENCE_ORDER[int(value(features, "licence_type"))] == scored
+    note = features.policy_note[0]
+    assert note is not None
+    assert "supplier_type smaller" in note
+    assert "check the record" in note
+    assert ("scored as given" in note) is (scored == "general"), note
+
+
 def test_derive_features_asks_no_check_of_the_licence_a_sale_inside_china_gives(
     reference: Reference, make_record: Make
 ) -> None:
