@@ -541,10 +541,12 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             _add_notes(policy_note, would, ahead)
             if if_there is not None and if_there.any():
                 # A missing destination reads the table without a destination: dates only.
+                # The rescore the note names shows the change only with such a buyer.
                 by_buyer = [
                     None
                     if note is None
-                    else f"destination_country not given: for a buyer in {where}, {note}"
+                    else f"destination_country not given: for a buyer in {where}, {note} "
+                    f"(with destination_country {where})"
                     for note in general.rule_ahead[:, k].tolist()
                 ]
                 _add_notes(policy_note, if_there, np.array(by_buyer, dtype=object)[day_index])

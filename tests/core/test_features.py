@@ -175,6 +175,22 @@ def test_derive_features_notes_a_rule_ahead_only_where_it_would_reach_the_record
     assert [line.split(",")[0] for line in found] == ([] if ahead is None else [ahead]), note
 
 
+def test_rule_ahead_note_without_destination_names_the_rescore_that_shows_it(
+    reference: Reference, make_record: Make
+) -> None:
+    # Rescored with the new as_of alone, a record without a destination is not denied: the
+    # ban reaches it only with a destination_country the ban names.
+    overrides = {**DEFENSE_FROM_CHINA, "destination_country": None, "as_of": "2025-12-01"}
+    note = derive(reference, make_record(**overrides)).policy_note[0] or ""
+    (line,) = [line for line in note.split(NOTES_APART) if "within the 90 days" in line]
+    assert "destination_country JP" in line.split("rescore with")[1], line
+    later = {**overrides, "as_of": "2026-01-06"}
+    alone = derive(reference, make_record(**later))
+    there = derive(reference, make_record(**{**later, "destination_country": "JP"}))
+    assert LICENCE_ORDER[int(value(alone, "licence_type"))] == "individual"
+    assert LICENCE_ORDER[int(value(there, "licence_type"))] == "denied"
+
+
 @pytest.mark.parametrize(
     ("overrides", "noted"),
     [
