@@ -415,8 +415,8 @@ def _note_doubtful_general_licences(
     for code in np.unique(supplier_type[outside]).tolist():
         said = (
             f"licence_type general for a supplier_type {SUPPLIER_TYPE_ORDER[code]}: general "
-            f"licences went only to {' and '.join(licences.holders)} exporters (policy table "
-            f"{policy.version})"
+            f"licences went to {' and '.join(licences.holders)} exporters first, others stayed "
+            f"on individual licences (policy table {policy.version})"
         )
         of_type = outside & (supplier_type == code)
         _add_notes(notes, of_type & as_given, f"{said}; scored as given, check the record")

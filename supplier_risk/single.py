@@ -155,6 +155,11 @@ class PolicyOutcomes:
             inputs.supplier_type,  # a general licence claimed by a non-holder gets a note
         )
 
+    @staticmethod
+    def key_with(key: tuple[Any, ...], position: int, value: Any) -> tuple[Any, ...]:
+        """Return a policy key with one input replaced: the key of the record so changed."""
+        return (*key[:position], value, *key[position + 1 :])
+
     def share_bucket(self, china_share: float) -> int:
         """Return which side of each rule's China-share threshold a share is on."""
         return bisect_right(self._thresholds, china_share)
@@ -455,14 +460,13 @@ class SingleScorer:
         # Licence and China share do: the policy table decides what they are scored as. Their
         # policy keys differ from the record's in one place (see PolicyOutcomes.key).
         # One changed row serves every candidate of a field: each sets all it changes.
-        head, tail = key[:_KEY_LICENCE], key[_KEY_LICENCE + 1 :]
         changed_row = row.copy()
         # Before the first general licences none could be had, nor by every kind of supplier
         # (the batch's predicate, as recourse_candidates is given it).
         no_general = not outcomes.general_within_reach(key, inputs)
         for code in _LICENCE_TARGET_CODES:
             if inputs.licence > code and not (no_general and code == _GENERAL):
-                outcome = outcomes.cached((*head, code, *tail))
+                outcome = outcomes.cached(outcomes.key_with(key, _KEY_LICENCE, code))
                 if outcome is None:
                     outcome = outcomes.outcome(inputs._replace(licence=code))
                 changed_row[_LICENCE] = float(outcome.licence)
@@ -471,7 +475,6 @@ class SingleScorer:
                 if lowers(changed_row, uses, "licence_type", LICENCE_ORDER[code]):
                     break
         # Targets in one China-share bucket have one policy outcome: look it up once.
-        head = key[:_KEY_SHARE]
         changed_row = row.copy()
         last_bucket = -1
         for target, bucket in zip(CHINA_SHARE_TARGETS, outcomes.target_buckets, strict=True):
@@ -479,7 +482,7 @@ class SingleScorer:
                 share = float(target)
                 changed_row[_SHARE] = share
                 if bucket != last_bucket:
-                    outcome = outcomes.cached((*head, bucket))
+                    outcome = outcomes.cached(outcomes.key_with(key, _KEY_SHARE, bucket))
                     if outcome is None:
                         outcome = outcomes.outcome(inputs._replace(china_share=share))
                     changed_row[_LICENCE] = float(outcome.licence)

@@ -252,7 +252,7 @@ def test_derive_features_notes_a_general_licence_claimed_by_a_kind_of_supplier_t
     # DOMAIN.md 'Licences': smaller firms and traders stayed on individual licences.
     record = make_record(licence_type="general", supplier_type=supplier_type, as_of=as_of)
     note = derive(reference, record).policy_note[0]
-    said = note is not None and "general licences went only to established exporters" in note
+    said = note is not None and "general licences went to established exporters first" in note
     assert said is noted, note
     if noted:
         assert f"supplier_type {supplier_type}" in note

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import to_json
 
+from supplier_risk.explain import CHINA_SHARE_TARGETS
 from supplier_risk.record import (
     END_USES,
     LICENCE_ORDER,
@@ -23,7 +24,7 @@ from supplier_risk.record import (
 )
 from supplier_risk.scorer import Scorer, build_scorer
 from supplier_risk.settings import default_model_path
-from supplier_risk.single import SingleScorer
+from supplier_risk.single import _KEY_LICENCE, _KEY_SHARE, SingleScorer, _Inputs
 from tests.conftest import TODAY
 from tests.core.test_policy_check import Policy, copy_reference
 
@@ -107,6 +108,36 @@ def test_single_score_equals_batch_score(
     one = json.loads(to_json(single.score(record, TODAY, explain=explain, scenario=scenario)))
     batch = scorer.score_records([record], TODAY, explain=explain, scenario=scenario)[0]
     assert one == json.loads(to_json(batch)), (one, batch)  # to the last bit of every float
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    inputs=st.builds(
+        _Inputs,
+        material=st.integers(0, len(material_codes()) - 1),
+        origin=st.sampled_from(["CN", "JP", "DE"]),
+        china_share=st.sampled_from([0.0, 0.0005, 0.001, 0.3, 1.0]),
+        licence=st.integers(0, len(LICENCE_ORDER) - 1),
+        end_use=st.integers(0, len(END_USES) - 1),
+        buffer_days=st.just(30.0),
+        alternates=st.just(0),
+        supplier_type=st.integers(0, len(SUPPLIER_TYPE_ORDER) - 1),
+        destination=st.sampled_from([None, "JP", "US", "DE", "CN"]),
+        day=st.sampled_from(POLICY_DAYS),
+    )
+)
+def test_recourse_looks_a_changed_record_up_under_the_key_it_is_kept_under(
+    single: SingleScorer, inputs: _Inputs
+) -> None:
+    # A key built otherwise (one input short, say) is never found: the cache goes unused.
+    outcomes = single.outcomes_for(None)
+    key = outcomes.key(inputs)
+    for code in range(len(LICENCE_ORDER)):
+        changed = outcomes.key(inputs._replace(licence=code))
+        assert outcomes.key_with(key, _KEY_LICENCE, code) == changed
+    for target in CHINA_SHARE_TARGETS:
+        changed = outcomes.key(inputs._replace(china_share=target))
+        assert outcomes.key_with(key, _KEY_SHARE, outcomes.share_bucket(target)) == changed
 
 
 def test_single_score_raises_for_unknown_scenario(single: SingleScorer, make_record: Any) -> None:
