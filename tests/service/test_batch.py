@@ -52,6 +52,21 @@ def test_batch_rejects_unknown_scenario(client: TestClient) -> None:
     assert response.json()["error"] == "unknown_scenario"
 
 
+def test_large_batch_is_one_document_in_order(client: TestClient) -> None:
+    middle = 1_000
+    n = 2 * middle + 1
+    suppliers = [
+        record_data(supplier_id=f"S-{i}", inventory_buffer_days=float(i % 400)) for i in range(n)
+    ]
+    suppliers[middle] = {"supplier_id": "bad"}  # an invalid row among many valid ones
+    response = client.post("/v1/score/batch", json={"suppliers": suppliers, "explain": False})
+    assert response.status_code == 200
+    assert int(response.headers["content-length"]) == len(response.content)
+    body = BatchResponse.model_validate(response.json())
+    assert [r.supplier_id for r in body.results] == [f"S-{i}" for i in range(n) if i != middle]
+    assert [e.index for e in body.errors] == [middle]
+
+
 def test_batch_of_nothing_is_empty(client: TestClient) -> None:
     response = client.post("/v1/score/batch", json={"suppliers": []})
     assert response.json() == {"results": [], "errors": []}
