@@ -423,6 +423,29 @@ def _note_doubtful_general_licences(
         _add_notes(notes, of_type & ~as_given, f"{said}: check the record")
 
 
+def _ahead_for_buyers_in(countries: list[tuple[str, ObjArray]]) -> ObjArray:
+    """Return, per day, a record without a destination's note of a rule's change ahead.
+
+    Each of the rule's countries comes with its own per-day notes (a suspension may except
+    its buyers); countries with the same note on a day are named together. The rescore the
+    note names shows the change only with such a buyer's destination_country.
+    """
+    days = len(countries[0][1]) if countries else 0
+    out = np.full(days, None, dtype=object)
+    for day in range(days):
+        said: dict[str, list[str]] = {}
+        for country, notes in countries:
+            if notes[day] is not None:
+                said.setdefault(notes[day], []).append(country)
+        lines = [
+            f"destination_country not given: for a buyer in {' or '.join(where)}, {note} "
+            f"(with destination_country {' or '.join(where)})"
+            for note, where in said.items()
+        ]
+        out[day] = NOTES_APART.join(lines) or None
+    return out
+
+
 def derive_features(columns: RecordColumns, reference: Reference, today: dt.date) -> Features:
     """Turn coded records into the model's input matrix, filling defaults and applying rules."""
     n = len(columns)
@@ -477,7 +500,6 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     for k, rule in enumerate(reference.policy.rules):
         if_there: NDArray[np.bool_] | None = None
         """rows a rule would reach if the buyer were in one of its countries (no destination)"""
-        where = ""
         active = _per_row(
             general.rules_active[:, k],
             {c: tables.rules_active[:, k] for c, tables in targeted.items()},
@@ -521,7 +543,6 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
                 # Several may apply: each is named.
                 _add_notes(destination_unknown_rule, unknown, rule.name, apart=", ")
                 if_there = end_use_hit & destination_missing & licensed
-                where = " or ".join(rule.destination_countries)
         elif rule.kind == "general_licence_revocation":
             would = controlled & (licence == LICENCE_GENERAL)
             hit = active & would
@@ -540,16 +561,13 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             ahead = _per_row(general.rule_ahead[:, k], by_day, destination, (day_index,))
             _add_notes(policy_note, would, ahead)
             if if_there is not None and if_there.any():
-                # A missing destination reads the table without a destination: dates only.
-                # The rescore the note names shows the change only with such a buyer.
-                by_buyer = [
-                    None
-                    if note is None
-                    else f"destination_country not given: for a buyer in {where}, {note} "
-                    f"(with destination_country {where})"
-                    for note in general.rule_ahead[:, k].tolist()
-                ]
-                _add_notes(policy_note, if_there, np.array(by_buyer, dtype=object)[day_index])
+                said = _ahead_for_buyers_in(
+                    [
+                        (c, by_day.get(c, general.rule_ahead[:, k]))
+                        for c in rule.destination_countries
+                    ]
+                )
+                _add_notes(policy_note, if_there, said[day_index])
     _note_doubtful_general_licences(
         columns, as_of, supplier_type, licence, reference, policy_note, domestic
     )

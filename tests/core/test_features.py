@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,9 +20,10 @@ from supplier_risk.features import (
     derive_features,
 )
 from supplier_risk.record import LICENCE_ORDER, SupplierRecord
-from supplier_risk.reference import Reference
+from supplier_risk.reference import Reference, load_reference
 from supplier_risk.scenarios import ScenarioBook, load_scenarios
 from tests.conftest import TODAY
+from tests.core.test_policy_check import copy_reference, japan_korea_ban_suspended_except_korea
 
 Make = Callable[..., SupplierRecord]
 COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -130,6 +132,30 @@ MAGNET_ABROAD = {
     "licence_type": "not_required",
 }
 DEFENSE_FROM_CHINA = {"material": "dy_oxide", "licence_type": "individual", "end_use": "defense"}
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        ("2025-12-01", ["for a buyer in JP or KR, japan_military_end_use_ban comes into force"]),
+        # suspended from 2026-02-01 for buyers in Japan only: Korea's buyers see no change
+        ("2026-01-15", ["for a buyer in JP, japan_military_end_use_ban stops applying"]),
+    ],
+)
+def test_a_rule_ahead_is_named_per_buyer_country_for_a_record_without_destination(
+    tmp_path: Path, make_record: Make, as_of: str, expected: list[str]
+) -> None:
+    served = load_reference(
+        copy_reference(tmp_path / "reference", japan_korea_ban_suspended_except_korea)
+    )
+    record = make_record(**DEFENSE_FROM_CHINA, destination_country=None, as_of=as_of)
+    note = derive(served, record).policy_note[0] or ""
+    found = [line for line in note.split(NOTES_APART) if "within the 90 days" in line]
+    assert [
+        line.removeprefix("destination_country not given: ")[: len(e)]
+        for line, e in zip(found, expected, strict=False)
+    ] == expected, note
+    assert len(found) == len(expected), note
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,15 @@ def set_field(where: str, index: int, field: str, value: object) -> Callable[[Po
     return lambda p: p[where][index].__setitem__(field, value)
 
 
+def japan_korea_ban_suspended_except_korea(policy: Policy) -> None:
+    """Edit: the Japanese ban covers Korea too, and is suspended in 2026 except for Korea."""
+    ban = next(r for r in policy["rules"] if r["name"] == "japan_military_end_use_ban")
+    ban["destination_countries"] = ["JP", "KR"]
+    ban["suspensions"] = [
+        {"from": "2026-02-01", "until": "2027-01-01", "except_destinations": ["KR"]}
+    ]
+
+
 def set_suspension(index: int, field: str, value: object) -> Callable[[Policy], None]:
     """Return an edit setting a field of october_2025's suspension ``index``."""
     return lambda p: p["control_lists"][1]["suspensions"][index].__setitem__(field, value)

@@ -26,7 +26,11 @@ from supplier_risk.scorer import Scorer, build_scorer
 from supplier_risk.settings import default_model_path
 from supplier_risk.single import _KEY_LICENCE, _KEY_SHARE, SingleScorer, _Inputs
 from tests.conftest import TODAY
-from tests.core.test_policy_check import Policy, copy_reference
+from tests.core.test_policy_check import (
+    Policy,
+    copy_reference,
+    japan_korea_ban_suspended_except_korea,
+)
 
 SCENARIOS: list[str | None] = [
     None,
@@ -282,10 +286,11 @@ def test_single_score_notes_match_the_batch_across_cached_dates(
     [
         lambda p: p["general_licences"].pop("holders"),  # every supplier type may hold one
         lambda p: p.pop("general_licences"),  # the table does not say when or to whom
+        japan_korea_ban_suspended_except_korea,  # notes per buyer country
     ],
-    ids=["no holders", "no general_licences"],
+    ids=["no holders", "no general_licences", "ban suspended except for one country"],
 )
-def test_single_score_equals_batch_score_under_other_general_licence_tables(
+def test_single_score_equals_batch_score_under_other_policy_tables(
     tmp_path: Path, edit: Callable[[Policy], object]
 ) -> None:
     # Recourse offers a general licence as the policy table allows; both paths must read it
