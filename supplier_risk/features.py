@@ -432,7 +432,10 @@ def _ahead_for_buyers_in(countries: list[tuple[str, ObjArray]]) -> ObjArray:
     """
     days = len(countries[0][1]) if countries else 0
     out = np.full(days, None, dtype=object)
-    for day in range(days):
+    noted = np.zeros(days, dtype=bool)
+    for _, notes in countries:
+        noted |= notes != None  # noqa: E711 (elementwise on an object array)
+    for day in np.flatnonzero(noted).tolist():  # most days have no change ahead
         said: dict[str, list[str]] = {}
         for country, notes in countries:
             if notes[day] is not None:
