@@ -33,7 +33,7 @@ from supplier_risk.features import (
     derive_features,
     general_licence_within_reach,
 )
-from supplier_risk.reason_keys import context_codes, term_keys
+from supplier_risk.reason_keys import context_codes, factor_codes, term_keys
 from supplier_risk.record import (
     END_USES,
     LICENCE_ORDER,
@@ -215,23 +215,31 @@ class Scorer:
         top = min(top, terms)
         order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
         raising = np.take_along_axis(contributions, order, axis=1) >= REASON_MIN_LOGIT
+        texts = np.full((n, top), "", dtype=object)
+        if not raising.any():
+            return raising, texts
         names = self.model.term_names
         codes = context_codes(scored.columns, scored.features)
-        texts = np.full((n, terms), "", dtype=object)
-        for k in range(terms):
-            rows = np.flatnonzero(((order == k) & raising).any(axis=1))
-            if rows.size == 0:
-                continue
-            group, _ = pd.factorize(term_keys((names[k],), codes, rows)[0])
-            example = np.empty(int(group.max()) + 1, dtype=np.int64)
-            example[group] = rows  # any row of a group stands for it
-            as_of = np.datetime_as_string(scored.features.as_of[example], unit="D").tolist()
-            words = [
-                word(reason_text(names[k], self.reason_context(scored, r, day)))
-                for r, day in zip(example.tolist(), as_of, strict=True)
-            ]
-            texts[rows, k] = np.array(words, dtype=object)[group]
-        return raising, np.take_along_axis(texts, order, axis=1)
+        # One code per (row, term) that decides the term's words; a slot's situation is its
+        # term and that code, found for every slot in one factorisation.
+        keys = np.stack(term_keys(names, codes), axis=1)
+        bits = max(1, (terms - 1).bit_length())  # room for the term's index in the key
+        if int(keys.max()) >= 1 << (62 - bits):  # mixed-radix codes can be large: renumber
+            keys = np.stack([factor_codes(column) for column in keys.T], axis=1)
+        slot_keys = ((np.take_along_axis(keys, order, axis=1) << bits) | order)[raising]
+        group, _ = pd.factorize(slot_keys)
+        rows = np.nonzero(raising)[0]
+        example = np.empty(int(group.max()) + 1, dtype=np.int64)
+        example[group] = np.arange(group.size)  # any slot of a group stands for it
+        example_rows = rows[example]
+        example_terms = order[raising][example]
+        as_of = np.datetime_as_string(scored.features.as_of[example_rows], unit="D").tolist()
+        words = [
+            word(reason_text(names[k], self.reason_context(scored, r, day)))
+            for r, k, day in zip(example_rows.tolist(), example_terms.tolist(), as_of, strict=True)
+        ]
+        texts[raising] = np.array(words, dtype=object)[group]
+        return raising, texts
 
     def joined_reasons(
         self, scored: Scored, top: int, separator: str, word: Callable[[str], str] = str

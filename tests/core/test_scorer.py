@@ -11,8 +11,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from supplier_risk import scorer as scorer_module
 from supplier_risk.explain import REASON_MIN_LOGIT
 from supplier_risk.features import columns_from_records
+from supplier_risk.reason_keys import term_keys
 from supplier_risk.record import SupplierRecord
 from supplier_risk.results import ScoreResult
 from supplier_risk.scorer import Scorer, build_scorer
@@ -141,3 +143,28 @@ def test_the_assumption_note_names_a_scenario_the_served_file_has(
     record = make_record(material="ho_oxide", as_of="2026-11-22")
     [note] = [a for a in scorer.score_records([record], TODAY)[0]["assumptions"] if "assumes" in a]
     assert note.endswith(see), note
+
+
+def test_reason_slots_are_the_same_when_situation_codes_are_too_large_to_share_a_key(
+    scorer: Scorer, make_record: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The codes that decide a term's words are mixed-radix and may near 2**62; with no room
+    # left for the term's index they are renumbered first, and the words must not change.
+    records = [
+        make_record(supplier_id=f"S-{i}", inventory_buffer_days=float(3 * i), licence_type=lic)
+        for i in range(60)
+        for lic in ("pending", "individual", "denied")
+    ]
+    scored = scorer.score_columns(columns_from_records(records, scorer.reference), TODAY)
+    raising, expected = scorer.reason_slots(scored, 4)
+    assert raising.any()
+
+    def huge(*args: object) -> list[object]:
+        # Equal codes stay equal and unequal ones unequal, but codes 2y and 2y+1 now differ
+        # only in bit 60: shifted to make room for the term, they would be one situation.
+        return [(k % 2 << 60) + k // 2 for k in term_keys(*args)]  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scorer_module, "term_keys", huge)
+    again, texts = scorer.reason_slots(scored, 4)
+    assert (again == raising).all()
+    assert (texts == expected).all()
