@@ -423,29 +423,60 @@ def _note_doubtful_general_licences(
         _add_notes(notes, of_type & ~as_given, f"{said}: check the record")
 
 
-def _ahead_for_buyers_in(countries: list[tuple[str, ObjArray]]) -> ObjArray:
-    """Return, per day, a record without a destination's note of a rule's change ahead.
+def _ahead_for_buyers_in(
+    countries: list[tuple[str, ObjArray]], rows: NDArray[np.bool_]
+) -> ObjArray:
+    """Return, per row, a record without a destination's notes of a rule's change ahead.
 
-    Each of the rule's countries comes with its own per-day notes (a suspension may except
-    its buyers); countries with the same note on a day are named together. The rescore the
-    note names shows the change only with such a buyer's destination_country.
+    Each of the rule's countries comes with the note a buyer there would get, per row (or
+    None); countries with the same note are named together. The rescore the note names shows
+    the change only with such a buyer's destination_country.
     """
-    days = len(countries[0][1]) if countries else 0
-    out = np.full(days, None, dtype=object)
-    noted = np.zeros(days, dtype=bool)
+    out = np.full(rows.size, None, dtype=object)
+    noted = np.zeros(rows.size, dtype=bool)
     for _, notes in countries:
         noted |= notes != None  # noqa: E711 (elementwise on an object array)
-    for day in np.flatnonzero(noted).tolist():  # most days have no change ahead
+    for i in np.flatnonzero(noted & rows).tolist():  # most rows have no change ahead
         said: dict[str, list[str]] = {}
         for country, notes in countries:
-            if notes[day] is not None:
-                said.setdefault(notes[day], []).append(country)
-        lines = [
+            if notes[i] is not None:
+                said.setdefault(notes[i], []).append(country)
+        out[i] = NOTES_APART.join(
             f"destination_country not given: for a buyer in {' or '.join(where)}, {note} "
             f"(with destination_country {' or '.join(where)})"
             for note, where in said.items()
-        ]
-        out[day] = NOTES_APART.join(lines) or None
+        )
+    return out
+
+
+def _told_as_buyer_in(
+    country: str,
+    columns: RecordColumns,
+    rows: NDArray[np.bool_],
+    notes_by_day: ObjArray,
+    day_index: IntArray,
+    reference: Reference,
+    today: dt.date,
+) -> ObjArray:
+    """Return, per row, the change-ahead note a buyer in ``country`` would get, or None.
+
+    For a country whose buyers have tables of their own (a suspension excepts them), their
+    controlled flags and licences differ from those of a record without a destination: the
+    rows with a note ahead on their day are derived again as such a buyer's, and a row is told
+    the note where that buyer would be.
+    """
+    out = np.full(len(columns), None, dtype=object)
+    asked = np.flatnonzero(rows & (notes_by_day != None)[day_index])  # noqa: E711
+    if asked.size == 0:
+        return out
+    there = columns.take(asked).replace(
+        destination_country=np.full(asked.size, country, dtype=object)
+    )
+    told = derive_features(there, reference, today).policy_note
+    for j, i in enumerate(asked.tolist()):
+        note = notes_by_day[day_index[i]]
+        if note in (told[j] or "").split(NOTES_APART):
+            out[i] = note
     return out
 
 
@@ -503,6 +534,8 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     for k, rule in enumerate(reference.policy.rules):
         if_there: NDArray[np.bool_] | None = None
         """rows a rule would reach if the buyer were in one of its countries (no destination)"""
+        unplaced: NDArray[np.bool_] | None = None
+        """rows of the rule's end use without a destination"""
         active = _per_row(
             general.rules_active[:, k],
             {c: tables.rules_active[:, k] for c, tables in targeted.items()},
@@ -545,7 +578,8 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
                 unknown = active & end_use_hit & destination_missing & licensed
                 # Several may apply: each is named.
                 _add_notes(destination_unknown_rule, unknown, rule.name, apart=", ")
-                if_there = end_use_hit & destination_missing & licensed
+                unplaced = end_use_hit & destination_missing
+                if_there = unplaced & licensed
         elif rule.kind == "general_licence_revocation":
             would = controlled & (licence == LICENCE_GENERAL)
             hit = active & would
@@ -563,14 +597,18 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
         ):
             ahead = _per_row(general.rule_ahead[:, k], by_day, destination, (day_index,))
             _add_notes(policy_note, would, ahead)
-            if if_there is not None and if_there.any():
-                said = _ahead_for_buyers_in(
-                    [
-                        (c, by_day.get(c, general.rule_ahead[:, k]))
-                        for c in rule.destination_countries
-                    ]
-                )
-                _add_notes(policy_note, if_there, said[day_index])
+            if unplaced is not None and if_there is not None and unplaced.any():
+                buyers: list[tuple[str, ObjArray]] = []
+                for country in rule.destination_countries:
+                    if country in by_day:  # tables of its own: asked as such a buyer
+                        told = _told_as_buyer_in(
+                            country, columns, unplaced, by_day[country], day_index, reference, today
+                        )
+                    else:  # the table without a destination is its buyers' table too
+                        told = general.rule_ahead[:, k][day_index]
+                        told[~if_there] = None
+                    buyers.append((country, told))
+                _add_notes(policy_note, unplaced, _ahead_for_buyers_in(buyers, unplaced))
     _note_doubtful_general_licences(
         columns, as_of, supplier_type, licence, reference, policy_note, domestic
     )

@@ -23,7 +23,11 @@ from supplier_risk.record import LICENCE_ORDER, SupplierRecord
 from supplier_risk.reference import Reference, load_reference
 from supplier_risk.scenarios import ScenarioBook, load_scenarios
 from tests.conftest import TODAY
-from tests.core.test_policy_check import copy_reference, japan_korea_ban_suspended_except_korea
+from tests.core.test_policy_check import (
+    copy_reference,
+    japan_korea_ban_suspended_except_korea,
+    october_list_suspended_except_japan,
+)
 
 Make = Callable[..., SupplierRecord]
 COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -483,20 +487,6 @@ def test_an_assumption_note_names_a_scenario_only_if_the_served_book_has_one_lif
     assert note.endswith(see), note
 
 
-def october_list_suspended_except_japan(policy: dict[str, object]) -> None:
-    """Edit: the October 2025 list's suspensions do not cover buyers in Japan."""
-    lists = policy["control_lists"]
-    assert isinstance(lists, list)
-    for suspension in next(c for c in lists if c["name"] == "october_2025")["suspensions"]:
-        suspension["except_destinations"] = ["JP"]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-late: a record without destination is told of a ban ahead only where the "
-    "material is controlled for buyers anywhere; a list in force for one country's buyers only "
-    "(a suspension's except_destinations) leaves the note out (if_there reads the general table)",
-)
 def test_a_ban_ahead_is_named_for_a_record_without_destination_as_for_its_countrys_buyer(
     tmp_path: Path, make_record: Make
 ) -> None:

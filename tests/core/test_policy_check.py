@@ -52,6 +52,14 @@ def japan_korea_ban_suspended_except_korea(policy: Policy) -> None:
     ]
 
 
+def october_list_suspended_except_japan(policy: dict[str, object]) -> None:
+    """Edit: the October 2025 list's suspensions do not cover buyers in Japan."""
+    lists = policy["control_lists"]
+    assert isinstance(lists, list)
+    for suspension in next(c for c in lists if c["name"] == "october_2025")["suspensions"]:
+        suspension["except_destinations"] = ["JP"]
+
+
 def set_suspension(index: int, field: str, value: object) -> Callable[[Policy], None]:
     """Return an edit setting a field of october_2025's suspension ``index``."""
     return lambda p: p["control_lists"][1]["suspensions"][index].__setitem__(field, value)

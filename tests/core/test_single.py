@@ -30,6 +30,7 @@ from tests.core.test_policy_check import (
     Policy,
     copy_reference,
     japan_korea_ban_suspended_except_korea,
+    october_list_suspended_except_japan,
 )
 
 SCENARIOS: list[str | None] = [
@@ -287,8 +288,14 @@ def test_single_score_notes_match_the_batch_across_cached_dates(
         lambda p: p["general_licences"].pop("holders"),  # every supplier type may hold one
         lambda p: p.pop("general_licences"),  # the table does not say when or to whom
         japan_korea_ban_suspended_except_korea,  # notes per buyer country
+        october_list_suspended_except_japan,  # a buyer in Japan's own controlled flags
     ],
-    ids=["no holders", "no general_licences", "ban suspended except for one country"],
+    ids=[
+        "no holders",
+        "no general_licences",
+        "ban suspended except for one country",
+        "list suspended except for one country",
+    ],
 )
 def test_single_score_equals_batch_score_under_other_policy_tables(
     tmp_path: Path, edit: Callable[[Policy], object]
