@@ -299,22 +299,24 @@ class LoadedModel:
         """
         edges = self.logit_edges
         if edges is None:
-            probability = sigmoid(logit)
-            return np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
+            return self._band_of_probability(sigmoid(logit))
         band = np.searchsorted(edges, logit, side="right").astype(np.int64)
         below = np.searchsorted(edges - LOGIT_EDGE_MARGIN, logit, side="right")
         above = np.searchsorted(edges + LOGIT_EDGE_MARGIN, logit, side="right")
         near = np.flatnonzero(below != above)
         if near.size:
-            band[near] = np.searchsorted(self.thresholds, sigmoid(logit[near]), side="right")
+            band[near] = self._band_of_probability(sigmoid(logit[near]))
         return band
+
+    def _band_of_probability(self, probability: FloatArray) -> NDArray[np.int64]:
+        """Return each probability's band: the thresholds at or below it (one rule for all)."""
+        return np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
 
     def _scores(self, contributions: FloatArray) -> Scores:
         """Return the scores of rows whose contributions are known (one way for every path)."""
         logit = self.logits(contributions)
         probability = sigmoid(logit)
-        band = np.searchsorted(self.thresholds, probability, side="right").astype(np.int64)
-        return Scores(logit, probability, contributions, band)
+        return Scores(logit, probability, contributions, self._band_of_probability(probability))
 
     def logits(self, contributions: FloatArray) -> FloatArray:
         """Return each row's log-odds from its contributions, summed as :func:`log_odds` does."""
