@@ -352,7 +352,7 @@ def general_licences_granted(as_of: DateArray, reference: Reference) -> NDArray[
 
 
 def general_licence_within_reach(
-    as_of: DateArray, supplier_type: NDArray[np.float64], reference: Reference
+    as_of: DateArray, supplier_type: NDArray[np.float64] | IntArray, reference: Reference
 ) -> NDArray[np.bool_]:
     """Return, per record, whether its supplier could hold a general licence on its date.
 
@@ -408,8 +408,8 @@ def _note_doubtful_general_licences(
         f"licence_type general with as_of before {first.isoformat()}, when the first general "
         f"licences were granted (policy table {policy.version}): check the record",
     )
-    holders = [SUPPLIER_TYPE_ORDER.index(t) for t in licences.holders]
-    outside = claimed & ~early & ~np.isin(supplier_type, holders)
+    # Past the first grants, the one predicate recourse reads says who could hold one.
+    outside = claimed & ~early & ~general_licence_within_reach(as_of, supplier_type, reference)
     # A rule may have scored it otherwise (an end-use ban, a revocation): its own line says so.
     as_given = licence == LICENCE_GENERAL
     for code in np.unique(supplier_type[outside]).tolist():
@@ -604,8 +604,8 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
                         told = _told_as_buyer_in(
                             country, columns, unplaced, by_day[country], day_index, reference, today
                         )
-                    else:  # the table without a destination is its buyers' table too
-                        told = general.rule_ahead[:, k][day_index]
+                    else:  # the table without a destination (ahead's) is its buyers' too
+                        told = ahead.copy()
                         told[~if_there] = None
                     buyers.append((country, told))
                 _add_notes(policy_note, unplaced, _ahead_for_buyers_in(buyers, unplaced))
