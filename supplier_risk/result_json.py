@@ -1,14 +1,17 @@
-"""A scored batch written straight to JSON text, column by column, without a dict per result.
+"""A scored batch written straight to JSON text: one pool of texts, one join, no string per row.
 
 Building a dict per result and per contribution, then serialising them, was most of the time
-a 1,000-supplier batch took. Here numbers are formatted a whole column at a time by orjson,
-repeated texts (labels, reason sentences, contribution values of a term) are escaped once per
-batch, and each result is one f-string. Tests check that every row parses to exactly what the
-one-record path returns for the same record.
+a 1,000-supplier batch took; so was, later, one f-string per result. Here every text a batch's
+results hold goes once into a pool: numbers a column at a time (formatted by orjson), texts that
+repeat (labels, a term's cells, dates, policy tails) once per distinct value. Each result is a
+row of indices into the pool, laid out and reordered with NumPy; the whole array is then one
+gather and one join. Tests check that every result parses to exactly what the one-record path
+returns for the same record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,19 @@ from numpy.typing import NDArray
 from supplier_risk.scoring import LoadedModel
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A column of values as a person reads them: each row's code, and each distinct value."""
+
+    codes: IntArray
+    """each row's index into ``texts`` and ``values`` (not every value need be used)"""
+    texts: list[str]
+    """each distinct value as JSON text"""
+    words: list[str]
+    """each distinct value as a two-input term's value writes it (as ``str`` does)"""
 
 
 @dataclass(frozen=True)
@@ -28,19 +44,21 @@ class ResultParts:
 
     supplier_id: list[str]
     probability: FloatArray
-    band: NDArray[np.int64]
+    band: IntArray
     contributions: FloatArray
     """shape (n, number of terms)"""
-    term_values: list[list[str] | NDArray[Any]]
-    """per term, each row's value of its inputs as shown to a person"""
+    term_values: list[Shown]
+    """per term, each row's value of its inputs"""
     reasons: list[str] | None
     """each row's reasons as a JSON list"""
     recourse: list[str] | None
     """each row's recourse as a JSON list"""
-    assumptions: list[list[str]]
-    as_of: list[str]
-    controlled: list[bool]
-    rule_applied: list[str | None]
+    assumptions: list[str]
+    """each row's assumptions as a JSON list"""
+    as_of: NDArray[np.datetime64]
+    controlled: NDArray[np.bool_]
+    rule_applied: NDArray[np.object_]
+    """each row's rule name, or None"""
     policy_version: str
     scenario: str | None
 
@@ -73,52 +91,97 @@ def string_texts(values: list[str]) -> list[str]:
     return [escaped[v] for v in values]
 
 
-def value_texts(values: list[str] | NDArray[Any]) -> list[str]:
-    """Return a column of names or numbers as JSON texts."""
-    if isinstance(values, list):
-        return string_texts(values)
-    return number_texts(values)
+def _factorized(values: NDArray[Any]) -> tuple[IntArray, NDArray[Any]]:
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques)
 
 
-def _lists(rows: list[list[str]]) -> list[str]:
-    """Return each row's list as JSON text (most are empty, many alike: each is written once)."""
-    written: dict[tuple[str, ...], str] = {(): "[]"}
-    out = []
-    for row in rows:
-        key = tuple(row)
-        text = written.get(key)
-        if text is None:
-            text = written[key] = json_text(row)
-        out.append(text)
-    return out
+def shown_names(codes: IntArray, names: Sequence[str]) -> Shown:
+    """Return coded names (a licence, an end use) as shown."""
+    return Shown(codes, string_texts(list(names)), list(names))
 
 
-def contribution_cells(
-    prefix: str, values: list[str] | NDArray[Any], column: FloatArray
-) -> list[str]:
-    """Return each row's contribution object for one term, as JSON text.
+def shown_flags(flags: NDArray[np.bool_]) -> Shown:
+    """Return flags as shown: JSON true and false."""
+    return Shown(flags.view(np.int8).astype(np.int64), ["false", "true"], ["False", "True"])
 
-    A term shown by name (a licence, an end use) has a handful of distinct names, and its
-    contribution follows from the name: such cells are written once per name, after checking
-    that the contributions do follow.
+
+_POSITIONAL = (1e-4, 1e16)
+"""Between these, str() and orjson write a float alike (shortest digits, no exponent)."""
+
+
+def number_words(values: NDArray[Any], texts: list[str]) -> list[str]:
+    """Return each number as ``str`` writes it, from its JSON text where the two agree."""
+    if values.dtype.kind != "f":
+        return texts  # integers: the same digits
+    size = np.abs(values)
+    odd = np.flatnonzero(((size < _POSITIONAL[0]) & (size != 0)) | (size >= _POSITIONAL[1]))
+    if odd.size == 0:
+        return texts
+    words = list(texts)
+    for i, value in zip(odd.tolist(), values[odd].tolist(), strict=True):
+        words[i] = str(value)
+    return words
+
+
+def shown_numbers(values: NDArray[Any]) -> Shown:
+    """Return numbers or flags as shown (JSON numbers, true and false)."""
+    row_codes, distinct = _factorized(values)
+    texts = number_texts(distinct)
+    return Shown(row_codes, texts, number_words(distinct, texts))
+
+
+def shown_pair(first: Shown, second: Shown) -> Shown:
+    """Return two inputs' values as one term's value: the two written as text, joined by ', '."""
+    width = len(second.words)
+    keys = first.codes * width + second.codes
+    if len(first.words) * width <= keys.size:  # few pairs: write each, used or not
+        words = [f"{a}, {b}" for a in first.words for b in second.words]
+        return Shown(keys, string_texts(words), words)
+    row_codes, used = _factorized(keys)
+    words = [f"{first.words[k // width]}, {second.words[k % width]}" for k in used.tolist()]
+    return Shown(row_codes, string_texts(words), words)
+
+
+def term_cells(prefix: str, shown: Shown, column: FloatArray) -> tuple[list[str], IntArray]:
+    """Return one term's distinct contribution objects as JSON text, and each row's index.
+
+    A value's contribution is its table's entry, so cells are written once per distinct value,
+    after checking that the contributions do follow from the values; else once per row.
     """
-    if isinstance(values, list):
-        codes, names = pd.factorize(np.asarray(values, dtype=object))
-        first = np.empty(len(names), dtype=np.int64)
-        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each name's first row
-        if np.array_equal(column, column[first][codes]):
-            written = [
-                f'{prefix}{name},"contribution":{contribution}}}'
-                for name, contribution in zip(
-                    string_texts(names.tolist()), number_texts(column[first]), strict=True
-                )
-            ]
-            out: list[str] = np.asarray(written, dtype=object)[codes].tolist()
-            return out
-    return [
-        f'{prefix}{value},"contribution":{contribution}}}'
-        for value, contribution in zip(value_texts(values), number_texts(column), strict=True)
-    ]
+    codes = shown.codes
+    n = codes.size
+    first = np.zeros(len(shown.texts), dtype=np.int64)  # a value no row has: any row
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # each value's first row
+    heads = [f'{prefix}{text},"contribution":' for text in shown.texts]
+    if np.array_equal(column, column[first][codes]):
+        once = number_texts(column[first])
+        return [f"{head}{c}}}" for head, c in zip(heads, once, strict=True)], codes
+    per_row = number_texts(column)
+    cells = [f"{heads[k]}{c}}}" for k, c in zip(codes.tolist(), per_row, strict=True)]
+    return cells, np.arange(n, dtype=np.int64)
+
+
+class _Pool:
+    """Texts collected for one join; each call adds texts and returns the index of the first."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def add(self, texts: Sequence[str]) -> int:
+        start = len(self.texts)
+        self.texts.extend(texts)
+        return start
+
+    def one(self, text: str) -> int:
+        return self.add((text,))
+
+    def pieces(self, layout: IntArray) -> list[str]:
+        """Return the texts at the layout's indices, row by row."""
+        pool = np.empty(len(self.texts), dtype=object)
+        pool[:] = self.texts
+        texts: list[str] = pool.take(layout.ravel()).tolist()
+        return texts
 
 
 class ResultWriter:
@@ -127,43 +190,75 @@ class ResultWriter:
     def __init__(self, model: LoadedModel, model_ref: dict[str, Any]) -> None:
         self.prefixes = [f'{{"feature":{json_text(name)},"value":' for name in model.term_names]
         self.bands = [json_text(label) for label in model.band_labels]
-        self.baseline = json_text(model.baseline_probability)
+        baseline = json_text(model.baseline_probability)
+        # From the risk score to the opening of the contributions: one text per score and band.
+        self.score_heads = [
+            f',"risk_score":{score},"band":{band},"baseline_probability":{baseline},'
+            '"contributions":['
+            for score in range(101)
+            for band in self.bands
+        ]
         self.model_ref = json_text(model_ref)
 
-    def rows(self, parts: ResultParts) -> list[str]:
-        """Return each result as a JSON object, in batch order."""
+    def pieces(self, parts: ResultParts, before: str = "", after: str = "") -> list[str]:
+        """Return texts whose join is ``before``, the results as a JSON array, then ``after``."""
         n = len(parts.supplier_id)
         if n == 0:
-            return []
-        cells = [
-            contribution_cells(prefix, values, column)
-            for prefix, values, column in zip(
-                self.prefixes, parts.term_values, parts.contributions.T, strict=True
-            )
-        ]
+            return [before, "[]", after]
+        pool = _Pool()
+        terms = len(self.prefixes)
+        cell_ids = np.empty((n, terms), dtype=np.int64)
+        for t, (prefix, shown) in enumerate(zip(self.prefixes, parts.term_values, strict=True)):
+            cells, ids = term_cells(prefix, shown, parts.contributions[:, t])
+            cell_ids[:, t] = pool.add(cells) + ids
         order = np.argsort(-np.abs(parts.contributions), axis=1, kind="stable")
-        # Reordered as one object array, each row's cells come out as a list to join.
-        table = np.array(cells, dtype=object).T
-        contributions = [
-            ",".join(row_cells) for row_cells in np.take_along_axis(table, order, axis=1).tolist()
+        risk_score = np.rint(100 * parts.probability).astype(np.int64)
+        day_rows, days = _factorized(parts.as_of.view(np.int64))
+        day_texts = np.datetime_as_string(days.astype("datetime64[D]"), unit="D").tolist()
+        rule_codes, rules = pd.factorize(parts.rule_applied)  # None is -1
+        rule_texts = [json_text(r) for r in [None, *rules.tolist()]]
+        scenario = json_text(parts.scenario)
+        tails = [
+            f'","controlled":{flag},"rule_applied":{rule}}},"scenario":{scenario}}}'
+            for rule in rule_texts
+            for flag in ("false", "true")
         ]
-        probability = number_texts(parts.probability)
-        risk_score = number_texts(np.rint(100 * parts.probability).astype(np.int64))
-        band = [self.bands[b] for b in parts.band.tolist()]
-        reasons = parts.reasons if parts.reasons is not None else ["[]"] * n
-        recourse = parts.recourse if parts.recourse is not None else ["[]"] * n
-        assumptions = _lists(parts.assumptions)
-        rules = {r: json_text(r) for r in set(parts.rule_applied)}
-        controlled = ["true" if c else "false" for c in parts.controlled]
-        head = f'"baseline_probability":{self.baseline},"contributions":['
-        model = f'"model":{self.model_ref},"policy":{{"version":{json_text(parts.policy_version)}'
-        tail = f'"scenario":{json_text(parts.scenario)}}}'
-        ids = string_texts(parts.supplier_id)
-        return [
-            f'{{"supplier_id":{ids[i]},"probability":{probability[i]},'
-            f'"risk_score":{risk_score[i]},"band":{band[i]},{head}{contributions[i]}],'
-            f'"reasons":{reasons[i]},"recourse":{recourse[i]},"assumptions":{assumptions[i]},'
-            f'{model},"as_of":"{parts.as_of[i]}","controlled":{controlled[i]},'
-            f'"rule_applied":{rules[parts.rule_applied[i]]}}},{tail}'
-            for i in range(n)
+        rows = np.arange(n, dtype=np.int64)
+        middle: list[int | IntArray]
+        if parts.reasons is None and parts.recourse is None:
+            middle = [pool.one('],"reasons":[],"recourse":[],"assumptions":')]
+        else:
+            reasons = parts.reasons if parts.reasons is not None else ["[]"] * n
+            recourse = parts.recourse if parts.recourse is not None else ["[]"] * n
+            middle = [
+                pool.one('],"reasons":'),
+                pool.add(reasons) + rows,
+                pool.one(',"recourse":'),
+                pool.add(recourse) + rows,
+                pool.one(',"assumptions":'),
+            ]
+        version = json_text(parts.policy_version)
+        columns: list[int | IntArray] = [
+            pool.one(',{"supplier_id":'),
+            pool.add(string_texts(parts.supplier_id)) + rows,
+            pool.one(',"probability":'),
+            pool.add(number_texts(parts.probability)) + rows,
+            pool.add(self.score_heads) + risk_score * len(self.bands) + parts.band,
+            *([0] * (2 * terms - 1)),  # the contributions, filled in below
+            *middle,
+            pool.add(parts.assumptions) + rows,
+            pool.one(f',"model":{self.model_ref},"policy":{{"version":{version},"as_of":"'),
+            pool.add(day_texts) + day_rows,
+            pool.add(tails) + 2 * (rule_codes + 1) + parts.controlled,
         ]
+        layout = np.empty((n, len(columns)), dtype=np.int64)
+        for c, column in enumerate(columns):
+            layout[:, c] = column
+        layout[0, 0] = pool.one('{"supplier_id":')
+        slots = layout[:, 5 : 5 + 2 * terms - 1]  # a view: cells, each but the first after a comma
+        slots[:, 0::2] = np.take_along_axis(cell_ids, order, axis=1)
+        slots[:, 1::2] = pool.one(",")
+        pieces = pool.pieces(layout)
+        pieces.insert(0, before + "[")
+        pieces.append("]" + after)
+        return pieces

@@ -42,7 +42,17 @@ from supplier_risk.record import (
     material_context,
 )
 from supplier_risk.reference import SENSITIVITY_LEVELS, Reference, load_reference
-from supplier_risk.result_json import ResultParts, ResultWriter, json_text, number_texts
+from supplier_risk.result_json import (
+    ResultParts,
+    ResultWriter,
+    Shown,
+    json_text,
+    number_texts,
+    shown_flags,
+    shown_names,
+    shown_numbers,
+    shown_pair,
+)
 from supplier_risk.scenarios import ScenarioBook, load_scenarios
 from supplier_risk.scoring import FloatArray, LoadedModel, Scores, load_model, sigmoid
 
@@ -116,16 +126,29 @@ class Scorer:
         self, scored: Scored, today: dt.date, *, reasons: bool = True, recourse: bool = True
     ) -> list[ResultDict]:
         """Shape a scored batch as contract results (reasons and recourse only when asked)."""
-        rows = self.results_json(scored, today, reasons=reasons, recourse=recourse)
-        parsed: list[ResultDict] = orjson.loads("[" + ",".join(rows) + "]")
+        parsed: list[ResultDict] = orjson.loads(
+            self.results_json(scored, today, reasons=reasons, recourse=recourse)
+        )
         return parsed
 
     def results_json(
         self, scored: Scored, today: dt.date, *, reasons: bool = True, recourse: bool = True
+    ) -> str:
+        """Return a scored batch's results as a JSON array (reasons and recourse if asked)."""
+        return "".join(self.results_pieces(scored, today, reasons=reasons, recourse=recourse))
+
+    def results_pieces(
+        self,
+        scored: Scored,
+        today: dt.date,
+        *,
+        reasons: bool = True,
+        recourse: bool = True,
+        before: str = "",
+        after: str = "",
     ) -> list[str]:
-        """Return each result of a scored batch as JSON text (reasons and recourse if asked)."""
+        """Return texts whose join is ``before``, the results as a JSON array, then ``after``."""
         features = scored.features
-        as_of_text: list[str] = np.datetime_as_string(features.as_of, unit="D").tolist()
         parts = ResultParts(
             supplier_id=scored.columns.supplier_id.tolist(),
             probability=scored.scores.probability,
@@ -135,39 +158,39 @@ class Scorer:
             reasons=self._reasons_json(scored) if reasons else None,
             recourse=self.recourse_json(scored, today) if recourse else None,
             assumptions=self._assumptions(scored, today),
-            as_of=as_of_text,
-            controlled=(features.matrix[:, _COL["controlled"]] > 0.5).tolist(),
-            rule_applied=features.rule_applied.tolist(),
+            as_of=features.as_of,
+            controlled=features.matrix[:, _COL["controlled"]] > 0.5,
+            rule_applied=features.rule_applied,
             policy_version=scored.reference.policy.version,
             scenario=scored.scenario,
         )
-        return self.writer.rows(parts)
+        return self.writer.pieces(parts, before, after)
 
-    def _term_values(self, scored: Scored) -> list[list[str] | NDArray[Any]]:
-        """Return, per term, the record's value of its inputs as shown to a person.
-
-        Names come as lists of strings, numbers and flags as arrays (written a column at a time).
-        """
+    def _term_values(self, scored: Scored) -> list[Shown]:
+        """Return, per term, each record's value of the term's inputs as shown to a person."""
         matrix = scored.features.matrix
-        columns = scored.columns
-        licence = matrix[:, _COL["licence_type"]].astype(np.int64).tolist()
-        supplier_type = matrix[:, _COL["supplier_type"]].astype(np.int64).tolist()
-        shown: dict[str, list[str] | NDArray[Any]] = {
-            "china_share": matrix[:, _COL["china_share"]],
-            "licence_type": [LICENCE_ORDER[v] for v in licence],
-            "end_use": [END_USES[v] for v in columns.end_use.tolist()],
-            "inventory_buffer_days": matrix[:, _COL["inventory_buffer_days"]],
-            "alternate_suppliers": matrix[:, _COL["alternate_suppliers"]].astype(np.int64),
-            "supplier_type": [SUPPLIER_TYPE_ORDER[v] for v in supplier_type],
-            "controlled": matrix[:, _COL["controlled"]] > 0.5,
+        shown = {
+            "china_share": shown_numbers(matrix[:, _COL["china_share"]]),
+            "licence_type": shown_names(
+                matrix[:, _COL["licence_type"]].astype(np.int64), LICENCE_ORDER
+            ),
+            "end_use": shown_names(scored.columns.end_use, END_USES),
+            "inventory_buffer_days": shown_numbers(matrix[:, _COL["inventory_buffer_days"]]),
+            "alternate_suppliers": shown_numbers(
+                matrix[:, _COL["alternate_suppliers"]].astype(np.int64)
+            ),
+            "supplier_type": shown_names(
+                matrix[:, _COL["supplier_type"]].astype(np.int64), SUPPLIER_TYPE_ORDER
+            ),
+            "controlled": shown_flags(matrix[:, _COL["controlled"]] > 0.5),
         }
-        out: list[list[str] | NDArray[Any]] = []
+        out: list[Shown] = []
         for term in self.model.file.terms:
             if len(term.features) == 1:
                 out.append(shown[term.features[0]])
             else:
-                a, b = (_as_list(shown[f]) for f in term.features)
-                out.append([f"{x}, {y}" for x, y in zip(a, b, strict=True)])
+                first, second = (shown[f] for f in term.features)
+                out.append(shown_pair(first, second))
         return out
 
     def reason_context(self, scored: Scored, i: int, as_of: str) -> ReasonContext:
@@ -260,8 +283,8 @@ class Scorer:
         ).tolist()
         return out
 
-    def _assumptions(self, scored: Scored, today: dt.date) -> list[list[str]]:
-        """Return the assumptions each row's score rests on."""
+    def _assumptions(self, scored: Scored, today: dt.date) -> list[str]:
+        """Return the assumptions each row's score rests on, as a JSON list per row."""
         features, columns = scored.features, scored.columns
         matrix = features.matrix
         notes = (features.rule_applied, features.destination_unknown_rule, features.policy_note)
@@ -273,10 +296,11 @@ class Scorer:
         )
         for column in notes:
             needs |= column != None  # noqa: E711 (elementwise on an object array)
-        out: list[list[str]] = [[] for _ in range(len(columns))]
+        out = ["[]"] * len(columns)
+        written: dict[tuple[str, ...], str] = {}  # many rows assume alike: each list once
         # Most rows assume nothing; only the others are put into words.
         for i in np.flatnonzero(needs).tolist():
-            out[i] = assumption_lines(
+            lines = assumption_lines(
                 share_defaulted=bool(features.china_share_defaulted[i]),
                 origin=columns.origin_country[i],
                 china_share=float(matrix[i, _COL["china_share"]]),
@@ -290,6 +314,11 @@ class Scorer:
                 destination_unknown_rule=features.destination_unknown_rule[i],
                 policy_note=features.policy_note[i],
             )
+            key = tuple(lines)
+            text = written.get(key)
+            if text is None:
+                text = written[key] = json_text(lines)
+            out[i] = text
         return out
 
     def _candidate_matrix(
@@ -381,10 +410,6 @@ class Scorer:
             value = json_text(raw)
         head = self._change_heads[key] = f'{{"change":{{"{field}":{value}}},"probability":'
         return head
-
-
-def _as_list(values: list[str] | NDArray[Any]) -> list[Any]:
-    return values if isinstance(values, list) else values.tolist()
 
 
 def assumption_lines(

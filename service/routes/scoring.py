@@ -118,16 +118,19 @@ def _batch_work(
     """Validate, score and serialise a batch (in a worker thread when it is large)."""
     scorer = serving.scorer
     batch = parse_batch(body, max_items, scorer)
-    rows: list[str] = []
-    bands: Counter[str] = Counter()
-    if batch.indices:
-        scored = scorer.score_columns(batch.columns, today, scenario)
-        rows = scorer.results_json(scored, today, reasons=batch.explain, recourse=batch.explain)
-        labels = scorer.model.band_labels
-        counts = np.bincount(scored.scores.band, minlength=len(labels)).tolist()
-        bands.update({label: count for label, count in zip(labels, counts, strict=True) if count})
     errors = orjson.dumps([e.model_dump() for e in batch.errors]).decode()
-    payload = f'{{"results":[{",".join(rows)}],"errors":{errors}}}'.encode()
+    before, after = '{"results":', f',"errors":{errors}}}'
+    bands: Counter[str] = Counter()
+    if not batch.indices:
+        return _BatchDone(f"{before}[]{after}".encode(), bands, len(batch.errors))
+    scored = scorer.score_columns(batch.columns, today, scenario)
+    pieces = scorer.results_pieces(
+        scored, today, reasons=batch.explain, recourse=batch.explain, before=before, after=after
+    )
+    labels = scorer.model.band_labels
+    counts = np.bincount(scored.scores.band, minlength=len(labels)).tolist()
+    bands.update({label: count for label, count in zip(labels, counts, strict=True) if count})
+    payload = "".join(pieces).encode()
     return _BatchDone(payload, bands, len(batch.errors))
 
 

@@ -9,14 +9,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from supplier_risk.result_json import (
-    contribution_cells,
     json_text,
     number_texts,
+    number_words,
+    shown_flags,
+    shown_names,
+    shown_numbers,
+    shown_pair,
     string_texts,
-    value_texts,
+    term_cells,
 )
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
+PREFIX = '{"feature":"t","value":'
 
 
 @given(st.lists(finite, max_size=20))
@@ -25,10 +30,49 @@ def test_number_texts_parse_back_to_the_same_floats(values: list[float]) -> None
     assert [json.loads(t) for t in texts] == values
 
 
-def test_value_texts_escape_names_and_keep_integers_and_flags() -> None:
-    assert value_texts(['a "quoted", name', "plain"]) == ['"a \\"quoted\\", name"', '"plain"']
-    assert value_texts(np.array([0, 1000], dtype=np.int64)) == ["0", "1000"]
-    assert value_texts(np.array([True, False])) == ["true", "false"]
+@given(st.lists(finite, max_size=20))
+def test_number_words_write_each_float_as_str_does(values: list[float]) -> None:
+    # Between 1e-4 and 1e16 the JSON text is taken as it is; elsewhere str() writes an exponent.
+    array = np.asarray(values, dtype=np.float64)
+    assert number_words(array, number_texts(array)) == [str(v) for v in values]
+
+
+def test_number_words_of_the_edges_of_positional_writing() -> None:
+    values = [1e-4, 9.999999999999999e-5, 1e-5, 0.0, -0.0, 1e15, 9999999999999998.0, 1e16, 2.5e-7]
+    array = np.asarray(values, dtype=np.float64)
+    assert number_words(array, number_texts(array)) == [str(v) for v in values]
+
+
+def test_shown_values_of_names_numbers_flags_and_pairs() -> None:
+    names = shown_names(np.array([1, 0, 1], dtype=np.int64), ['a "quoted", name', "plain"])
+    assert [names.texts[c] for c in names.codes] == ['"plain"', '"a \\"quoted\\", name"', '"plain"']
+    numbers = shown_numbers(np.array([2.5, 1e-05, 2.5]))
+    assert [numbers.texts[c] for c in numbers.codes] == ["2.5", "0.00001", "2.5"]
+    flags = shown_flags(np.array([True, False]))
+    assert [flags.texts[c] for c in flags.codes] == ["true", "false"]
+    counts = shown_numbers(np.array([0, 1000], dtype=np.int64))
+    assert [counts.texts[c] for c in counts.codes] == ["0", "1000"]
+    pairs = shown_pair(names, numbers)
+    assert [json.loads(pairs.texts[c]) for c in pairs.codes] == [
+        "plain, 2.5",
+        'a "quoted", name, 1e-05',
+        "plain, 2.5",
+    ]
+    both = shown_pair(flags, flags)
+    assert [json.loads(both.texts[c]) for c in both.codes] == [
+        "True, True",
+        "False, False",
+    ]
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40)), min_size=1, max_size=60))
+def test_a_pair_of_few_or_many_values_shows_each_row_its_own(rows: list[tuple[int, int]]) -> None:
+    # Few combinations are written all at once, many only as used: both show the same.
+    first = shown_names(np.array([a for a, _ in rows], dtype=np.int64), ["w", "x", "y", "z"])
+    second = shown_numbers(np.array([float(b) / 4 for _, b in rows]))
+    pairs = shown_pair(first, second)
+    expected = [f"{'wxyz'[a]}, {float(b) / 4}" for a, b in rows]
+    assert [json.loads(pairs.texts[c]) for c in pairs.codes] == expected
 
 
 @given(st.lists(st.text(max_size=8), max_size=12))
@@ -47,18 +91,23 @@ def test_string_texts_fall_back_when_one_string_needs_escaping() -> None:
     ]
 
 
+def _row_cells(codes: list[int], column: np.ndarray) -> list[dict[str, object]]:
+    shown = shown_names(np.array(codes, dtype=np.int64), ["general", "denied", "unused"])
+    texts, ids = term_cells(PREFIX, shown, column)
+    return [json.loads(texts[i]) for i in ids.tolist()]
+
+
 def test_cells_written_once_per_name_equal_cells_written_per_row() -> None:
-    names = ["general", "denied", "general", "denied", "general"]
+    codes = [0, 1, 0, 1, 0]
     column = np.array([0.25, -1.5, 0.25, -1.5, 0.25])
-    cells = [json.loads(c) for c in contribution_cells('{"feature":"t","value":', names, column)]
-    assert cells == [
-        {"feature": "t", "value": n, "contribution": c}
-        for n, c in zip(names, column.tolist(), strict=True)
+    texts, _ = term_cells(PREFIX, shown_names(np.array(codes), ["general", "denied"]), column)
+    assert len(texts) == 2
+    assert _row_cells(codes, column) == [
+        {"feature": "t", "value": ["general", "denied"][c], "contribution": x}
+        for c, x in zip(codes, column.tolist(), strict=True)
     ]
 
 
 def test_cells_of_a_name_whose_contribution_varies_are_written_per_row() -> None:
-    names = ["general", "general"]
     column = np.array([0.25, 0.5])
-    cells = [json.loads(c) for c in contribution_cells('{"feature":"t","value":', names, column)]
-    assert [c["contribution"] for c in cells] == [0.25, 0.5]
+    assert [c["contribution"] for c in _row_cells([0, 0], column)] == [0.25, 0.5]

@@ -113,7 +113,7 @@ def test_results_json_keeps_the_contract_field_order_and_escapes_text(
     awkward = ['quote " and backslash \\', "comma, ], [", "tab\tnewline\n", "ü ≠ 💡"]
     records = [make_record(supplier_id=name) for name in awkward]
     scored = scorer.score_columns(columns_from_records(records, scorer.reference), TODAY)
-    rows = [orjson.loads(row) for row in scorer.results_json(scored, TODAY)]
+    rows = orjson.loads(scorer.results_json(scored, TODAY))
     assert [row["supplier_id"] for row in rows] == awkward
     assert [list(row) for row in rows] == [list(ScoreResult.model_fields)] * len(records)
     assert list(rows[0]["policy"]) == ["version", "as_of", "controlled", "rule_applied"]
@@ -121,7 +121,7 @@ def test_results_json_keeps_the_contract_field_order_and_escapes_text(
 
 def test_results_json_of_an_empty_batch(scorer: Scorer) -> None:
     scored = scorer.score_columns(columns_from_records([], scorer.reference), TODAY)
-    assert scorer.results_json(scored, TODAY) == []
+    assert scorer.results_json(scored, TODAY) == "[]"
 
 
 @pytest.mark.parametrize(
