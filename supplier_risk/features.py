@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel
 
 from supplier_risk.record import (
     END_USES,
@@ -253,6 +254,52 @@ HORIZON_DAYS = 90
 """The days ahead a score speaks for: the probability of a disruption within the next 90."""
 
 
+def _dates_in(value: object) -> Iterator[dt.date]:
+    """Yield every date anywhere inside a pydantic model, tuple or mapping."""
+    if isinstance(value, dt.date):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _dates_in(getattr(value, name))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _dates_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _dates_in(item)
+
+
+def policy_boundaries(reference: Reference) -> NDArray[np.datetime64]:
+    """Return the days on which an answer of the policy table may change, sorted (cached).
+
+    Every date the table names, and each HORIZON_DAYS before it (where a note of the change
+    ahead starts). Between two of them, from one up to the day before the next, every answer
+    (in force or not, rules, notes) is the same: scores are derived once per such span.
+    """
+    key = ("policy_boundaries",)
+    cached: NDArray[np.datetime64] | None = reference.derived.get(key)
+    if cached is None:
+        dates = set(_dates_in(reference.policy))
+        ahead = {d - dt.timedelta(days=HORIZON_DAYS) for d in dates}
+        cached = reference.derived[key] = np.array(sorted(dates | ahead), dtype="datetime64[D]")
+    return cached
+
+
+def _span_days(
+    as_of: NDArray[np.datetime64], reference: Reference
+) -> tuple[list[dt.date], IntArray]:
+    """Return a day of each policy span the rows fall in, and each row's index into them."""
+    edges = policy_boundaries(reference)
+    spans, row_span = np.unique(np.searchsorted(edges, as_of, side="right"), return_inverse=True)
+    # A span's first day; before the first boundary, the day before it. With no boundary
+    # there is one span, all time, and any row's day speaks for it.
+    starts = (
+        np.concatenate([edges[:1] - np.timedelta64(1, "D"), edges]) if edges.size else as_of[:1]
+    )
+    days: list[dt.date] = starts[spans].astype(object).tolist()
+    return days, row_span.reshape(-1)
+
+
 def _turning_days(dated: Dated) -> Iterator[dt.date]:
     """Yield the days on which a list or rule may come into or go out of force."""
     yield dated.in_force
@@ -485,9 +532,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     n = len(columns)
     as_of_missing = np.isnat(columns.as_of)
     as_of = np.where(as_of_missing, np.datetime64(today, "D"), columns.as_of)
-    days, day_index = np.unique(as_of, return_inverse=True)
-    day_index = day_index.reshape(-1)
-    day_list: list[dt.date] = days.astype(object).tolist()
+    day_list, day_index = _span_days(as_of, reference)
     destination = columns.destination_country
     targeted_countries = sorted(reference.policy.targeted_destinations())
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel
 
 from supplier_risk.explain import (
     ALTERNATE_STEPS,
@@ -31,10 +30,10 @@ from supplier_risk.explain import (
 )
 from supplier_risk.features import (
     FEATURE_NAMES,
-    HORIZON_DAYS,
     RecordColumns,
     derive_features,
     general_licence_within_reach,
+    policy_boundaries,
 )
 from supplier_risk.record import (
     ALTERNATES_BOUNDS,
@@ -102,31 +101,13 @@ class _Inputs(NamedTuple):
     day: dt.date
 
 
-def _dates_in(value: object) -> Iterator[dt.date]:
-    """Yield every date anywhere inside a pydantic model, tuple or mapping."""
-    if isinstance(value, dt.date):
-        yield value
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _dates_in(getattr(value, name))
-    elif isinstance(value, tuple | list):
-        for item in value:
-            yield from _dates_in(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _dates_in(item)
-
-
 class PolicyOutcomes:
     """The policy outcome of each policy key under one reference, computed by derive_features."""
 
     def __init__(self, reference: Reference) -> None:
         self.reference = reference
         policy = reference.policy
-        dates = set(_dates_in(policy))
-        # A note of a change ahead starts HORIZON_DAYS before the change's day.
-        ahead = {d - dt.timedelta(days=HORIZON_DAYS) for d in dates}
-        self._boundaries = sorted(dates | ahead)
+        self._boundaries: list[dt.date] = policy_boundaries(reference).astype(object).tolist()
         self._thresholds = sorted(
             {r.threshold_china_share for r in policy.rules if r.threshold_china_share is not None}
         )

@@ -16,8 +16,11 @@ from supplier_risk.features import (
     FEATURE_NAMES,
     NOTES_APART,
     Features,
+    _day_policy,
+    _span_days,
     columns_from_records,
     derive_features,
+    policy_boundaries,
 )
 from supplier_risk.record import LICENCE_ORDER, SupplierRecord
 from supplier_risk.reference import Reference, load_reference
@@ -498,3 +501,43 @@ def test_a_ban_ahead_is_named_for_a_record_without_destination_as_for_its_countr
     assert "for a buyer in JP, japan_military_end_use_ban comes into force" in (unknown or ""), (
         unknown
     )
+
+
+def _policies_to_check(tmp_path: Path) -> list[Reference]:
+    """The shipped table, each scenario's, and edited tables with buyers of their own."""
+    shipped = load_reference()
+    book = load_scenarios()
+    edited = [
+        load_reference(copy_reference(tmp_path / edit.__name__, edit))
+        for edit in (october_list_suspended_except_japan, japan_korea_ban_suspended_except_korea)
+    ]
+    return [shipped, *(book.reference_for(name, shipped) for name in book.names()), *edited]
+
+
+def test_every_day_of_a_policy_span_has_the_answers_of_the_day_it_is_derived_on(
+    tmp_path: Path,
+) -> None:
+    # derive_features looks each row's policy answers up once per span between boundaries:
+    # checked here against the answers of every single day, for every buyer the table names.
+    for reference in _policies_to_check(tmp_path):
+        edges = policy_boundaries(reference)
+        first, last = edges[0].astype(object), edges[-1].astype(object)
+        days = np.arange(
+            np.datetime64(first - dt.timedelta(days=5), "D"),
+            np.datetime64(last + dt.timedelta(days=5), "D"),
+        )
+        span_day, span_of = _span_days(days, reference)
+        policy = reference.policy
+        buyers = {None, "DE", *policy.targeted_destinations()}
+        buyers.update(c for rule in policy.rules for c in rule.destination_countries)
+        for day, span in zip(days.astype(object).tolist(), span_of.tolist(), strict=True):
+            for buyer in buyers:
+                mine = _day_policy(reference, day, buyer)
+                spans = _day_policy(reference, span_day[span], buyer)
+                for field in ("controlled", "rules_active", "notes", "rule_notes", "rule_ahead"):
+                    assert np.array_equal(getattr(mine, field), getattr(spans, field)), (
+                        policy.version,
+                        day,
+                        buyer,
+                        field,
+                    )

@@ -47,9 +47,9 @@ SCENARIOS: list[str | None] = [
 def _policy_days() -> list[dt.date]:
     """Return each date of the shipped policy table and scenarios, the eve of it, and the
     first day and the eve of the 90 days before it (when a change-ahead note starts)."""
+    from supplier_risk.features import _dates_in
     from supplier_risk.reference import load_reference
     from supplier_risk.scenarios import load_scenarios
-    from supplier_risk.single import _dates_in
 
     book = load_scenarios()
     reference = load_reference()
