@@ -91,8 +91,8 @@ def main() -> None:
         cpu_ms(lambda: BatchRequest.model_validate_json(body)),
     )
     row("derive features and score", cpu_ms(lambda: scorer.score_columns(batch.columns, today)))
-    row("explain: reasons", cpu_ms(lambda: scorer.reason_slots(scored, 4)))
-    row("explain: recourse", cpu_ms(lambda: scorer.recourse_json(scored, today)))
+    row("explain: reasons", cpu_ms(lambda: scorer.reason_list(scored, 4)))
+    row("explain: recourse", cpu_ms(lambda: scorer.recourse_list(scored, today)))
     row(
         "write results (contributions, policy, ...)",
         cpu_ms(lambda: scorer.results_json(scored, today, reasons=False, recourse=False)),

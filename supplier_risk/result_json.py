@@ -39,6 +39,16 @@ class Shown:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A JSON list per row: each row's slots index distinct texts (-1: empty, after the full)."""
+
+    ids: IntArray
+    """shape (n, slots)"""
+    texts: list[str]
+    """each distinct item as JSON text"""
+
+
+@dataclass(frozen=True)
 class ResultParts:
     """What a batch's results say, column by column."""
 
@@ -49,10 +59,8 @@ class ResultParts:
     """shape (n, number of terms)"""
     term_values: list[Shown]
     """per term, each row's value of its inputs"""
-    reasons: list[str] | None
-    """each row's reasons as a JSON list"""
-    recourse: list[str] | None
-    """each row's recourse as a JSON list"""
+    reasons: Listed | None
+    recourse: Listed | None
     assumptions: list[str]
     """each row's assumptions as a JSON list"""
     as_of: NDArray[np.datetime64]
@@ -176,6 +184,19 @@ class _Pool:
     def one(self, text: str) -> int:
         return self.add((text,))
 
+    def list_items(self, listed: Listed | None) -> list[int | IntArray]:
+        """Return the layout columns of a list's items: each slot, and a comma before a full one."""
+        if listed is None or listed.ids.shape[1] == 0:
+            return []
+        ids = listed.ids
+        full = ids >= 0
+        empty, comma = self.one(""), self.one(",")
+        slots = np.where(full, self.add(listed.texts) + ids, empty)
+        columns: list[int | IntArray] = [slots[:, 0]]
+        for j in range(1, ids.shape[1]):
+            columns += [np.where(full[:, j], comma, empty), slots[:, j]]
+        return columns
+
     def pieces(self, layout: IntArray) -> list[str]:
         """Return the texts at the layout's indices, row by row."""
         pool = np.empty(len(self.texts), dtype=object)
@@ -228,14 +249,12 @@ class ResultWriter:
         if parts.reasons is None and parts.recourse is None:
             middle = [pool.one('],"reasons":[],"recourse":[],"assumptions":')]
         else:
-            reasons = parts.reasons if parts.reasons is not None else ["[]"] * n
-            recourse = parts.recourse if parts.recourse is not None else ["[]"] * n
             middle = [
-                pool.one('],"reasons":'),
-                pool.add(reasons) + rows,
-                pool.one(',"recourse":'),
-                pool.add(recourse) + rows,
-                pool.one(',"assumptions":'),
+                pool.one('],"reasons":['),
+                *pool.list_items(parts.reasons),
+                pool.one('],"recourse":['),
+                *pool.list_items(parts.recourse),
+                pool.one('],"assumptions":'),
             ]
         version = json_text(parts.policy_version)
         columns: list[int | IntArray] = [

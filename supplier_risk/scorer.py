@@ -43,6 +43,7 @@ from supplier_risk.record import (
 )
 from supplier_risk.reference import SENSITIVITY_LEVELS, Reference, load_reference
 from supplier_risk.result_json import (
+    Listed,
     ResultParts,
     ResultWriter,
     Shown,
@@ -155,8 +156,8 @@ class Scorer:
             band=scored.scores.band,
             contributions=scored.scores.contributions,
             term_values=self._term_values(scored),
-            reasons=self._reasons_json(scored) if reasons else None,
-            recourse=self.recourse_json(scored, today) if recourse else None,
+            reasons=self.reason_list(scored, MAX_REASONS, json_text) if reasons else None,
+            recourse=self.recourse_list(scored, today) if recourse else None,
             assumptions=self._assumptions(scored, today),
             as_of=features.as_of,
             controlled=features.matrix[:, _COL["controlled"]] > 0.5,
@@ -230,17 +231,26 @@ class Scorer:
         """Return each row's first ``top`` reasons, largest first, as :func:`reasons_for` has them.
 
         Returns which slots hold a reason, shape (n, top), and their texts passed through
-        ``word`` ('' where a slot is empty; a slot is empty only after all the full ones). Rows
-        equal in the facts a term's words read share one text, worded once per batch.
+        ``word`` ('' where a slot is empty; a slot is empty only after all the full ones).
+        """
+        listed = self.reason_list(scored, top, word)
+        texts = np.array([*listed.texts, ""], dtype=object)[listed.ids]  # -1: the ''
+        return listed.ids >= 0, texts
+
+    def reason_list(self, scored: Scored, top: int, word: Callable[[str], str] = str) -> Listed:
+        """Return each row's first ``top`` reasons, largest first, as :func:`reasons_for` has them.
+
+        Rows equal in the facts a term's words read share one text, worded (and passed through
+        ``word``) once per batch.
         """
         contributions = scored.scores.contributions
         n, terms = contributions.shape
         top = min(top, terms)
         order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
         raising = np.take_along_axis(contributions, order, axis=1) >= REASON_MIN_LOGIT
-        texts = np.full((n, top), "", dtype=object)
+        ids = np.full((n, top), -1, dtype=np.int64)
         if not raising.any():
-            return raising, texts
+            return Listed(ids, [])
         names = self.model.term_names
         codes = context_codes(scored.columns, scored.features)
         # One code per (row, term) that decides the term's words; a slot's situation is its
@@ -261,8 +271,8 @@ class Scorer:
             word(reason_text(names[k], self.reason_context(scored, r, day)))
             for r, k, day in zip(example_rows.tolist(), example_terms.tolist(), as_of, strict=True)
         ]
-        texts[raising] = np.array(words, dtype=object)[group]
-        return raising, texts
+        ids[raising] = group
+        return Listed(ids, words)
 
     def joined_reasons(
         self, scored: Scored, top: int, separator: str, word: Callable[[str], str] = str
@@ -275,13 +285,6 @@ class Scorer:
             joined = joined + (gap[raising[:, slot].view(np.int8)] if slot else "")
             joined = joined + picked[:, slot]
         return joined
-
-    def _reasons_json(self, scored: Scored) -> list[str]:
-        """Return each row's plain-word reasons as a JSON list."""
-        out: list[str] = (
-            "[" + self.joined_reasons(scored, MAX_REASONS, ",", json_text) + "]"
-        ).tolist()
-        return out
 
     def _assumptions(self, scored: Scored, today: dt.date) -> list[str]:
         """Return the assumptions each row's score rests on, as a JSON list per row."""
@@ -344,10 +347,10 @@ class Scorer:
             matrix[policy] = derive_features(changed, scored.reference, today).matrix
         return matrix
 
-    def recourse_json(self, scored: Scored, today: dt.date) -> list[str]:
-        """Return, per record as a JSON list, the nearest change per field that lowers the band."""
+    def recourse_list(self, scored: Scored, today: dt.date) -> Listed:
+        """Return, per record as JSON texts, the nearest change per field that lowers the band."""
         n = len(scored.columns)
-        out = ["[]"] * n
+        out = Listed(np.full((n, 0), -1, dtype=np.int64), [])
         china_share = scored.features.matrix[:, _COL["china_share"]]
         general = general_licence_within_reach(
             scored.features.as_of,
@@ -388,11 +391,12 @@ class Scorer:
                 strict=True,
             )
         ]
+        # A record's items are consecutive: each goes to the slot of its place among them.
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        bounds = np.append(starts, rows.size).tolist()
-        for row, start, end in zip(rows[starts].tolist(), bounds, bounds[1:], strict=False):
-            out[row] = "[" + ",".join(items[start:end]) + "]"
-        return out
+        place = np.arange(rows.size) - np.repeat(starts, np.diff(np.append(starts, rows.size)))
+        ids = np.full((n, int(place.max()) + 1), -1, dtype=np.int64)
+        ids[rows, place] = np.arange(rows.size)
+        return Listed(ids, items)
 
     def _change_head(self, key: tuple[int, float]) -> str:
         """Return (and keep) a recourse item's text up to its probability, for one change.

@@ -369,7 +369,7 @@ class SingleScorer:
         contributions: list[float],
         band: int,
     ) -> list[ResultDict]:
-        """Return the nearest lowering change of each actionable field (as Scorer.recourse_json).
+        """Return the nearest lowering change of each actionable field (as Scorer.recourse_list).
 
         Candidates are tried nearest first and the first that lowers the band (above the
         lowest) is kept, as :func:`supplier_risk.explain.first_lowering` does for a batch.
