@@ -19,7 +19,7 @@ from service.errors import (
 )
 from service.schemas import BatchEnvelope, BatchItemError
 from supplier_risk.features import RecordColumns
-from supplier_risk.json_batch import code_items
+from supplier_risk.json_batch import canonical_batch, code_canonical, code_items
 from supplier_risk.record import MaterialContext, SupplierRecord
 from supplier_risk.scorer import Scorer
 
@@ -175,12 +175,20 @@ def parse_batch(body: bytes, max_items: int, scorer: Scorer) -> ParsedBatch:
     Records are checked against the scorer's reference data.
     """
     body = body.removeprefix(UTF8_BOM)
+    reference, served = scorer.reference, scorer.record_context
+    fast = canonical_batch(body)
+    if fast is not None:
+        records = fast.suppliers
+        if len(records) > max_items:
+            raise _too_many(len(records), max_items)
+        columns = code_canonical(records, reference, served)
+        if columns is not None:
+            return ParsedBatch(columns, list(range(len(records))), [], fast.explain, len(records))
     document, exact = _document(body)
     envelope = _envelope(document, body)
     items = envelope.suppliers
     if len(items) > max_items:
         raise _too_many(len(items), max_items)
-    reference, served = scorer.reference, scorer.record_context
     coded = code_items(items, reference, served)
     if not exact and any(_maybe_rounded(items[index]) for index, _ in coded.invalid):
         # An error names the value sent: read the body again, keeping big integers exact.

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from supplier_risk.features import RecordColumns, columns_from_records
-from supplier_risk.json_batch import code_items
-from supplier_risk.record import SupplierRecord
+from supplier_risk.json_batch import canonical_batch, code_canonical, code_items
+from supplier_risk.record import SupplierRecord, material_context
 from supplier_risk.reference import Reference
 from tests.conftest import record_data
 
@@ -125,3 +127,98 @@ def test_code_items_reads_negative_zero_as_zero(reference: Reference) -> None:
     columns = code_items([canonical, odd], reference).columns
     assert [str(v) for v in columns.buffer_days] == ["0.0", "0.0"]
     assert [str(v) for v in columns.china_share] == ["0.0", "0.0"]
+
+
+def _fast(body: bytes, reference: Reference) -> tuple[RecordColumns, bool] | None:
+    """Return what the one-pass decoder reads from a body, if it takes the body at all."""
+    batch = canonical_batch(body)
+    if batch is None:
+        return None
+    columns = code_canonical(batch.suppliers, reference, material_context(reference.materials))
+    return None if columns is None else (columns, batch.explain)
+
+
+def assert_read_alike(body: bytes, reference: Reference) -> bool:
+    """Check that a body the one-pass decoder takes reads as the column checks read it."""
+    fast = _fast(body, reference)
+    if fast is None:
+        return False  # read the long way, as before
+    columns, explain = fast
+    envelope = json.loads(body)
+    coded = code_items(envelope["suppliers"], reference)
+    assert coded.invalid == []
+    assert_same_columns(columns, coded.columns)
+    assert explain is envelope.get("explain", True)
+    return True
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [(f, v) for f in sorted(VALUES) for v in [*VALUES[f], *ODD, "<absent>"]]
+)
+def test_each_value_of_each_field_reads_alike_in_one_pass(
+    reference: Reference, field: str, value: Any
+) -> None:
+    changed = record_data()
+    if value == "<absent>":
+        changed.pop(field, None)
+    else:
+        changed[field] = value
+    # NaN and Infinity are written as such (not JSON), big integers as all their digits.
+    assert_read_alike(json.dumps({"suppliers": [record_data(), changed]}).encode(), reference)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    batch=st.lists(items(), max_size=12),
+    explain=st.sampled_from([True, False, None, None, "yes", 1]),
+    extra=st.integers(0, 9),
+)
+def test_a_body_read_in_one_pass_reads_as_the_column_checks_read_it(
+    reference: Reference, batch: list[Any], explain: Any, extra: int
+) -> None:
+    envelope: dict[str, Any] = {"suppliers": batch}
+    if explain is not None:
+        envelope["explain"] = explain
+    if extra == 0:
+        envelope["note"] = "x"
+    assert_read_alike(json.dumps(envelope).encode(), reference)
+
+
+@settings(max_examples=100, deadline=None)
+@given(batch=st.lists(st.builds(record_data), max_size=12), explain=st.booleans())
+def test_a_canonical_body_is_read_in_one_pass(
+    reference: Reference, batch: list[Any], explain: bool
+) -> None:
+    fast = _fast(json.dumps({"suppliers": batch, "explain": explain}).encode(), reference)
+    assert fast is not None
+    assert_same_columns(fast[0], code_items(batch, reference).columns)
+
+
+def test_a_repeated_key_reads_its_last_value_in_one_pass_too(reference: Reference) -> None:
+    record = json.dumps(record_data(supplier_id="A"))
+    body = f'{{"suppliers":[{record[:-1]},"supplier_id":"B"}}]}}'.encode()
+    fast = _fast(body, reference)
+    assert fast is not None
+    assert fast[0].supplier_id.tolist() == ["B"]
+    assert code_items(orjson.loads(body)["suppliers"], reference).columns.supplier_id.tolist() == [
+        "B"
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"origin_country": "cn"},  # valid, but not canonical: SupplierRecord normalises it
+        {"material": "unobtainium"},
+        {"as_of": "2026-02-30"},
+        {"alternate_suppliers": 2.0},
+        {"china_share": True},
+        {"supplier_id": ""},
+        {"unknown_field": 1},
+    ],
+)
+def test_a_body_with_one_record_off_the_canonical_form_goes_the_long_way(
+    reference: Reference, change: dict[str, Any]
+) -> None:
+    body = json.dumps({"suppliers": [record_data(), {**record_data(), **change}]}).encode()
+    assert _fast(body, reference) is None
