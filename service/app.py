@@ -22,6 +22,7 @@ from service.docs import install_docs
 from service.errors import allowed_methods, install_handlers
 from service.fastlane import ScoreLane
 from service.logs import AccessLog, ensure_json_logging
+from service.malloc import keep_freed_memory
 from service.metrics import Metrics
 from service.middleware import EdgeMiddleware, KeyRing
 from service.openapi import install_openapi
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         hup = _watch_sighup(app, holder)
         access.start()
         settle_memory()
+        keep_freed_memory(settings.keep_freed_memory_mb * 1024 * 1024)
         try:
             yield
         finally:

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(
         default=10_000, ge=1, description="most suppliers in one POST /v1/score/batch"
     )
+    keep_freed_memory_mb: int = Field(
+        default=16,
+        ge=0,
+        le=1024,
+        description="memory (MB) freed by one request that the server keeps for the next, "
+        "instead of returning it to the kernel and faulting it in again (glibc only; 0: the "
+        "C library's defaults)",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="log level of the JSON logs on stdout"
     )
