@@ -13,7 +13,9 @@ elsewhere on the machine hits both alike. Bodies rotate through 500 different su
 Prints: requests/s of a scored /v1/score with explanations, of the bare endpoint, and their
 ratio (target >= 0.70); p50/p99 latency at one connection (targets 1 ms / 2 ms); the server
 time of a 1,000-supplier batch (from the service's own access log; target <= 20 ms) and its
-suppliers/s against single requests (target >= 20x). Needs wrk (apt-get install wrk).
+suppliers/s against single requests (target >= 20x), beside the HTTP floor: the bare app's
+POST /v1/score/batch reads the same body and answers a constant of as many bytes as ours.
+Needs wrk (apt-get install wrk).
 """
 
 from __future__ import annotations
@@ -65,14 +67,23 @@ DESTINATIONS = [None, "DE", "US", "JP", "FR", "KR"]
 BARE_APP = """
 import sys
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 app = FastAPI()
 PAD = "x" * int(sys.argv[2])
+ANSWERS: dict[int, bytes] = {}
 
 @app.post("/v1/score")
 async def score() -> dict:
     return {"supplier_id": "V-10023", "probability": 0.37, "band": "high", "pad": PAD}
+
+@app.post("/v1/score/batch")
+async def batch(request: Request) -> Response:
+    await request.body()
+    size = int(request.headers["x-answer-bytes"])
+    if size not in ANSWERS:
+        ANSWERS[size] = b'{"pad":"' + b"x" * (size - 10) + b'"}'
+    return Response(ANSWERS[size], media_type="application/json")
 
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools",
             workers=1, access_log=False, log_level="warning")
@@ -100,15 +111,16 @@ def supplier(rng: random.Random, i: int) -> dict[str, Any]:
     return record
 
 
-def lua_script(bodies: list[bytes], path: str) -> str:
-    """Return a wrk script that POSTs the bodies in turn."""
+def lua_script(bodies: list[bytes], path: str, answer_bytes: int | None = None) -> str:
+    """Return a wrk script that POSTs the bodies in turn (asking the bare app for a size)."""
     quoted = ",\n".join("[==[" + b.decode() + "]==]" for b in bodies)
+    asked = f', ["X-Answer-Bytes"] = "{answer_bytes}"' if answer_bytes is not None else ""
     return f"""
 local bodies = {{
 {quoted}
 }}
 local i = 0
-local headers = {{["Content-Type"] = "application/json"}}
+local headers = {{["Content-Type"] = "application/json"{asked}}}
 request = function()
   i = i % #bodies + 1
   return wrk.format("POST", "{path}", headers, bodies[i])
@@ -184,6 +196,19 @@ def wrk(
     return result
 
 
+def post(port: int, path: str, body: bytes) -> bytes:
+    """Return the body of one POST's answer."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        data: bytes = answer.read()
+        return data
+
+
 def batch_durations(log_path: Path, mark: int) -> list[float]:
     """Return the server times (ms) of the answered batches logged after byte ``mark``."""
     time.sleep(0.5)  # the access log is flushed every 0.2 s
@@ -229,6 +254,8 @@ def main() -> None:
             "single": tmp / "single.lua",
             "batch": tmp / "batch.lua",
             "batch_plain": tmp / "batch_plain.lua",
+            "batch_bare": tmp / "batch_bare.lua",
+            "batch_plain_bare": tmp / "batch_plain_bare.lua",
         }
         scripts["single"].write_text(lua_script(singles, "/v1/score"))
         scripts["batch"].write_text(lua_script([batch_body], "/v1/score/batch"))
@@ -288,6 +315,20 @@ def main() -> None:
                     scripts["single"], bare_port, "/v1/score", seconds, 1, latency=True
                 )
                 if args.only is None:
+                    floors = {}
+                    for name, body in (("batch", batch_body), ("batch_plain", batch_plain)):
+                        size = len(post(ours_port, "/v1/score/batch", body))
+                        scripts[f"{name}_bare"].write_text(
+                            lua_script([body], "/v1/score/batch", answer_bytes=size)
+                        )
+                        floors[name] = wrk(
+                            scripts[f"{name}_bare"],
+                            bare_port,
+                            "/v1/score/batch",
+                            seconds,
+                            1,
+                            pid=bare.pid,
+                        )["cpu_ms"]
                     mark = log_path.stat().st_size
                     batch_run = wrk(
                         scripts["batch"], ours_port, "/v1/score/batch", seconds, 1, pid=ours.pid
@@ -344,9 +385,9 @@ def main() -> None:
         return
     single_cpu = statistics.median(ours_cpu)
     light_rps = statistics.median(run["rps"] for run in light)
-    for name, rps, times, run in (
-        ("explain=true", batch_rps, durations, batch_run),
-        ("explain=false", plain_rps, plain_durations, plain_run),
+    for name, rps, times, run, floor in (
+        ("explain=true", batch_rps, durations, batch_run, floors["batch"]),
+        ("explain=false", plain_rps, plain_durations, plain_run, floors["batch_plain"]),
     ):
         per_s = rps * 1000
         print(f"POST /v1/score/batch, 1,000 suppliers, {name}, wrk -c1:")
@@ -355,7 +396,10 @@ def main() -> None:
             f"p90 {statistics.quantiles(times, n=10)[-1]:.1f} ms over {len(times)} requests "
             "(target <= 20 ms)"
         )
-        print(f"  server CPU per batch {run['cpu_ms']:.1f} ms")
+        print(
+            f"  server CPU per batch {run['cpu_ms']:.1f} ms; the HTTP floor (bare app, same body "
+            f"in, as many bytes out) {floor:.2f} ms"
+        )
         print(
             f"  {per_s:,.0f} suppliers/s = {per_s / single_rps:.1f}x single requests' "
             f"{single_rps:,.0f}/s at 16 connections (target >= 20x); "
