@@ -168,10 +168,12 @@ def _bounded(bounds: tuple[float, float]) -> msgspec.Meta:
     return msgspec.Meta(ge=bounds[0], le=bounds[1])
 
 
-class CanonicalRecord(msgspec.Struct, forbid_unknown_fields=True):
+class CanonicalRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """A supplier record as an ERP sends it, typed as the column checks below check it.
 
-    Codes (materials, countries, ...) are only strings here: they are checked per column.
+    Codes (materials, countries, ...) are only strings here: they are checked per column. It
+    holds no container, so it cannot be part of a cycle: the garbage collector need not track
+    the thousands a batch has (``gc=False``).
     """
 
     supplier_id: Annotated[str, msgspec.Meta(min_length=1, max_length=SUPPLIER_ID_MAX)]

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         default=10_000, ge=1, description="most suppliers in one POST /v1/score/batch"
     )
     keep_freed_memory_mb: int = Field(
-        default=16,
+        default=64,
         ge=0,
         le=1024,
         description="memory (MB) freed by one request that the server keeps for the next, "
