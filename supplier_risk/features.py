@@ -285,6 +285,17 @@ def policy_boundaries(reference: Reference) -> NDArray[np.datetime64]:
     return cached
 
 
+def share_thresholds(reference: Reference) -> NDArray[np.float64]:
+    """Return the China shares at which a rule of the policy table starts to apply, sorted.
+
+    The share enters the policy part of the features only through these: records on the same
+    side of each are derived alike.
+    """
+    rules = reference.policy.rules
+    found = {r.threshold_china_share for r in rules if r.threshold_china_share is not None}
+    return np.array(sorted(found), dtype=np.float64)
+
+
 def _span_days(
     as_of: NDArray[np.datetime64], reference: Reference
 ) -> tuple[list[dt.date], IntArray]:

@@ -32,6 +32,7 @@ from supplier_risk.features import (
     columns_from_records,
     derive_features,
     general_licence_within_reach,
+    share_thresholds,
 )
 from supplier_risk.reason_keys import context_codes, factor_codes, term_keys
 from supplier_risk.record import (
@@ -330,9 +331,11 @@ class Scorer:
         """Return the feature matrix of every candidate change.
 
         Buffer and alternates do not enter the policy part of the features (a test checks
-        this), so their candidates copy the record's row and change one column; licence and
-        China share candidates go through derive_features, where the policy table decides
-        what they are scored as.
+        this), so their candidates copy the record's row and change one column. So do China
+        share candidates on the same side of every extraterritorial threshold as the record:
+        the share enters the policy only through those rules' thresholds. Licence candidates,
+        and shares across a threshold, go through derive_features, where the policy table
+        decides what they are scored as.
         """
         matrix = scored.features.matrix[candidates.row]
         field, value = candidates.field, candidates.value
@@ -340,7 +343,13 @@ class Scorer:
         matrix[buffer, _COL["inventory_buffer_days"]] = value[buffer]
         alternates = field == _FIELD["alternate_suppliers"]
         matrix[alternates, _COL["alternate_suppliers"]] = value[alternates]
-        policy = np.flatnonzero(~(buffer | alternates))
+        share = field == _FIELD["china_share"]
+        thresholds = share_thresholds(scored.reference)
+        share[share] = np.searchsorted(thresholds, value[share], side="right") == np.searchsorted(
+            thresholds, matrix[share, _COL["china_share"]], side="right"
+        )
+        matrix[share, _COL["china_share"]] = value[share]
+        policy = np.flatnonzero(~(buffer | alternates | share))
         if policy.size:
             subset = Candidates(candidates.row[policy], field[policy], value[policy])
             changed = apply_candidates(scored.columns, subset)

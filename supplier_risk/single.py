@@ -34,6 +34,7 @@ from supplier_risk.features import (
     derive_features,
     general_licence_within_reach,
     policy_boundaries,
+    share_thresholds,
 )
 from supplier_risk.record import (
     ALTERNATES_BOUNDS,
@@ -108,9 +109,7 @@ class PolicyOutcomes:
         self.reference = reference
         policy = reference.policy
         self._boundaries: list[dt.date] = policy_boundaries(reference).astype(object).tolist()
-        self._thresholds = sorted(
-            {r.threshold_china_share for r in policy.rules if r.threshold_china_share is not None}
-        )
+        self._thresholds: list[float] = share_thresholds(reference).tolist()
         named = set(policy.targeted_destinations())
         for rule in policy.rules:
             named.update(rule.destination_countries)

@@ -312,3 +312,26 @@ def test_single_score_equals_batch_score_under_other_policy_tables(
         assert one == json.loads(to_json(expected)), record
         offered += any(o["change"].get("licence_type") == "general" for o in one["recourse"])
     assert offered  # the grid reaches the case
+
+
+def test_every_recourse_candidate_row_equals_the_features_derived_in_full(
+    scorer: Scorer,
+) -> None:
+    """Candidates that skip derive_features (buffer, alternates, China shares on the same side
+    of every threshold) get the very row a full derivation gives."""
+    import numpy as np
+
+    from supplier_risk.explain import apply_candidates, recourse_candidates
+    from supplier_risk.features import columns_from_records, derive_features
+
+    grid = _grid()
+    for scenario in SCENARIOS:
+        reference = scorer.reference_for(scenario)
+        scored = scorer.score_columns(columns_from_records(grid, reference), TODAY, scenario)
+        features = scored.features
+        candidates = recourse_candidates(
+            scored.columns, features.matrix[:, 0], np.ones(len(grid), dtype=bool)
+        )
+        full = derive_features(apply_candidates(scored.columns, candidates), reference, TODAY)
+        shortcut = scorer._candidate_matrix(scored, candidates, TODAY)
+        assert np.array_equal(shortcut, full.matrix), scenario
