@@ -210,7 +210,9 @@ def canonical_batch(body: bytes) -> CanonicalBatch | None:
     """
     try:
         return _CANONICAL.decode(body)
-    except msgspec.MsgspecError:
+    # A string that is not UTF-8 raises UnicodeDecodeError, not a MsgspecError: the long way
+    # words it (400 invalid_encoding).
+    except (msgspec.MsgspecError, UnicodeDecodeError):
         return None
 
 

@@ -222,3 +222,11 @@ def test_a_body_with_one_record_off_the_canonical_form_goes_the_long_way(
 ) -> None:
     body = json.dumps({"suppliers": [record_data(), {**record_data(), **change}]}).encode()
     assert _fast(body, reference) is None
+
+
+@pytest.mark.parametrize("bad", [b"\xff", b"\xc3", b"\xc0\xaf", b"\xed\xa0\x80"])
+def test_a_body_that_is_not_utf8_goes_the_long_way_instead_of_raising(bad: bytes) -> None:
+    # msgspec raises UnicodeDecodeError (not a MsgspecError) for such a string.
+    body = json.dumps({"suppliers": [record_data(supplier_id="V-X")]}).encode()
+    assert canonical_batch(body.replace(b"V-X", b"V-" + bad)) is None
+    assert canonical_batch(body.replace(b'"material"', b'"mat' + bad + b'erial"')) is None

@@ -209,3 +209,25 @@ def test_batch_accepts_a_utf8_byte_order_mark(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert len(response.json()["results"]) == 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"\xff", b"\xc3", b"\xc0\xaf", b"\xed\xa0\x80"],
+    ids=["invalid start byte", "truncated", "overlong", "encoded surrogate"],
+)
+@pytest.mark.parametrize("where", ["supplier_id", "a field name"])
+def test_batch_rejects_a_non_utf8_body_with_400_not_500(
+    client: TestClient, bad: bytes, where: str
+) -> None:
+    body = json.dumps({"suppliers": [BASE_RECORD]}).encode()
+    if where == "supplier_id":
+        body = body.replace(BASE_RECORD["supplier_id"].encode(), b"V-" + bad)
+    else:
+        body = body.replace(b'"supplier_name"', b'"supplier_' + bad + b'name"')
+    response = client.post(
+        "/v1/score/batch", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_encoding"
+    assert "not UTF-8" in response.json()["message"]
