@@ -7,6 +7,7 @@ import json
 import pytest
 
 from service.app import create_app
+from service.routes.scoring import BATCH_IN_THREAD_BYTES
 from service.schemas import BatchResponse
 from supplier_risk.settings import Settings
 from tests.conftest import BASE_RECORD, record_data
@@ -231,3 +232,24 @@ def test_batch_rejects_a_non_utf8_body_with_400_not_500(
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_encoding"
     assert "not UTF-8" in response.json()["message"]
+
+
+@pytest.mark.parametrize(("count", "threaded"), [(10, False), (2_000, True)])
+def test_a_large_batch_is_scored_off_the_event_loop_a_small_one_on_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, count: int, threaded: bool
+) -> None:
+    work = client.app.state.work  # type: ignore[attr-defined]
+    calls: list[object] = []
+    run = work.run
+
+    async def spy(fn: object, *args: object) -> object:
+        calls.append(fn)
+        return await run(fn, *args)
+
+    monkeypatch.setattr(work, "run", spy)
+    suppliers = [record_data(supplier_id=f"S-{i}") for i in range(count)]
+    assert (len(json.dumps({"suppliers": suppliers})) > BATCH_IN_THREAD_BYTES) is threaded
+    response = client.post("/v1/score/batch", json={"suppliers": suppliers})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == count
+    assert bool(calls) is threaded
