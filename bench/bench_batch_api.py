@@ -1,6 +1,7 @@
 """Where a 1,000-supplier POST /v1/score/batch spends its time, in-process, against pydantic.
 
     .venv/bin/python bench/bench_batch_api.py
+    .venv/bin/python bench/bench_batch_api.py --size 10000   # the largest batch allowed
 
 Times each stage of the batch endpoint's work (CPU time of this thread, median of many runs,
 so that other load on the machine counts less) on the same 1,000 random suppliers as
@@ -21,6 +22,7 @@ the same run:
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import random
@@ -53,24 +55,24 @@ SIZE = 1_000
 RUNS = 60
 
 
-def cpu_ms(work: Callable[[], Any], runs: int = RUNS) -> float:
+def cpu_ms(work: Callable[[], Any]) -> float:
     """Return the median CPU time of ``work`` in ms (this thread only)."""
     work()
     times = []
-    for _ in range(runs):
+    for _ in range(RUNS):
         start = time.thread_time()
         work()
         times.append(time.thread_time() - start)
     return 1000 * statistics.median(times)
 
 
-def faults_per_call(work: Callable[[], Any], runs: int = RUNS) -> float:
+def faults_per_call(work: Callable[[], Any]) -> float:
     """Return the minor page faults of one call of ``work``, on average (this thread only)."""
     work()
     before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
-    for _ in range(runs):
+    for _ in range(RUNS):
         work()
-    return (resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before) / runs
+    return (resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before) / RUNS
 
 
 def row(label: str, ours: float, theirs: float | None = None) -> None:
@@ -115,16 +117,25 @@ def at_defaults(label: str) -> list[float]:
     Fresh for each body: glibc's defaults adapt to what was freed before.
     """
     done = subprocess.run(
-        [sys.executable, __file__, "--defaults", label], capture_output=True, text=True, check=True
+        [sys.executable, __file__, "--size", str(SIZE), "--defaults", label],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result: list[float] = json.loads(done.stdout)[label]
     return result
 
 
 def main() -> None:
+    global SIZE, RUNS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=SIZE, help="suppliers per batch")
+    parser.add_argument("--defaults", help=argparse.SUPPRESS)  # a child, for one body
+    args = parser.parse_args()
+    SIZE, RUNS = args.size, max(5, RUNS * 1_000 // args.size)
     settings = Settings()
-    if sys.argv[1:2] == ["--defaults"]:  # a child: the C library's own malloc settings
-        print(json.dumps(whole_work(settings, (sys.argv[2],))))
+    if args.defaults is not None:  # a child: the C library's own malloc settings
+        print(json.dumps(whole_work(settings, (args.defaults,))))
         return
     keep_freed_memory(settings.keep_freed_memory_mb * 1024 * 1024)  # as the service does
     serving = load_serving(settings)
