@@ -301,27 +301,51 @@ class Scorer:
         for column in notes:
             needs |= column != None  # noqa: E711 (elementwise on an object array)
         out = ["[]"] * len(columns)
-        written: dict[tuple[str, ...], str] = {}  # many rows assume alike: each list once
-        # Most rows assume nothing; only the others are put into words.
-        for i in np.flatnonzero(needs).tolist():
-            lines = assumption_lines(
-                share_defaulted=bool(features.china_share_defaulted[i]),
-                origin=columns.origin_country[i],
-                china_share=float(matrix[i, _COL["china_share"]]),
-                alternates_defaulted=bool(features.alternates_defaulted[i]),
-                type_defaulted=bool(features.supplier_type_defaulted[i]),
-                as_of_defaulted=bool(features.as_of_defaulted[i]),
-                today=today,
-                rule_applied=features.rule_applied[i],
-                licence_given=LICENCE_ORDER[int(features.licence_given[i])],
-                licence_scored=LICENCE_ORDER[int(matrix[i, _COL["licence_type"]])],
-                destination_unknown_rule=features.destination_unknown_rule[i],
-                policy_note=features.policy_note[i],
-            )
-            key = tuple(lines)
+        # Most rows assume nothing; only the others are put into words, and rows alike in
+        # every input assumption_lines reads (most of those) once per batch. A record's share
+        # and origin are read only when the share was defaulted, its licences only when a
+        # rule changed the licence: elsewhere they are left out of the key (0).
+        rows = np.flatnonzero(needs)
+        defaulted = features.china_share_defaulted[rows]
+        ruled = features.rule_applied[rows] != None  # noqa: E711 (elementwise)
+        licence_given = np.where(ruled, features.licence_given[rows], 0)
+        licence_scored = np.where(ruled, matrix[rows, _COL["licence_type"]], 0).astype(np.int64)
+        inputs = zip(
+            defaulted.tolist(),
+            np.where(defaulted, columns.origin_country[rows], 0).tolist(),
+            np.where(defaulted, matrix[rows, _COL["china_share"]], 0.0).tolist(),
+            features.alternates_defaulted[rows].tolist(),
+            features.supplier_type_defaulted[rows].tolist(),
+            features.as_of_defaulted[rows].tolist(),
+            features.rule_applied[rows].tolist(),
+            licence_given.tolist(),
+            licence_scored.tolist(),
+            features.destination_unknown_rule[rows].tolist(),
+            features.policy_note[rows].tolist(),
+            strict=True,
+        )
+        written: dict[tuple[Any, ...], str] = {}
+        for i, key in zip(rows.tolist(), inputs, strict=True):
             text = written.get(key)
             if text is None:
-                text = written[key] = json_text(lines)
+                share_defaulted, origin, share, alternates, kind, day, rule = key[:7]
+                given, scored_as, unknown_rule, note = key[7:]
+                text = written[key] = json_text(
+                    assumption_lines(
+                        share_defaulted=share_defaulted,
+                        origin=origin,
+                        china_share=share,
+                        alternates_defaulted=alternates,
+                        type_defaulted=kind,
+                        as_of_defaulted=day,
+                        today=today,
+                        rule_applied=rule,
+                        licence_given=LICENCE_ORDER[given],
+                        licence_scored=LICENCE_ORDER[scored_as],
+                        destination_unknown_rule=unknown_rule,
+                        policy_note=note,
+                    )
+                )
             out[i] = text
         return out
 

@@ -335,3 +335,15 @@ def test_every_recourse_candidate_row_equals_the_features_derived_in_full(
         full = derive_features(apply_candidates(scored.columns, candidates), reference, TODAY)
         shortcut = scorer._candidate_matrix(scored, candidates, TODAY)
         assert np.array_equal(shortcut, full.matrix), scenario
+
+
+@pytest.mark.parametrize("scenario", [None, "general_licences_revoked"])
+def test_a_whole_batch_of_the_boundary_grid_equals_each_record_scored_alone(
+    scorer: Scorer, single: SingleScorer, scenario: str | None
+) -> None:
+    """Rows of one batch share texts (cells, reasons, assumptions): never another row's."""
+    grid = _grid()
+    batch = scorer.score_records(grid, TODAY, scenario=scenario)
+    for record, result in zip(grid, batch, strict=True):
+        one = json.loads(to_json(single.score(record, TODAY, scenario=scenario)))
+        assert one == json.loads(to_json(result)), record.supplier_id
