@@ -1,4 +1,4 @@
-"""Where a 1,000-supplier POST /v1/score/batch spends its time, in-process, against pydantic.
+"""Where a POST /v1/score/batch (1,000 suppliers, or --size N) spends its time, in-process.
 
     .venv/bin/python bench/bench_batch_api.py
     .venv/bin/python bench/bench_batch_api.py --size 10000   # the largest batch allowed
@@ -85,7 +85,7 @@ def row(label: str, ours: float, theirs: float | None = None) -> None:
 
 
 def bodies() -> tuple[bytes, bytes]:
-    """Return the benchmark's 1,000 suppliers as batch bodies, with and without explanations."""
+    """Return the benchmark's suppliers as batch bodies, with and without explanations."""
     rng = random.Random(7)
     suppliers = [supplier(rng, 1000 + i) for i in range(SIZE)]
     return (
@@ -132,6 +132,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=SIZE, help="suppliers per batch")
     parser.add_argument("--defaults", help=argparse.SUPPRESS)  # a child, for one body
     args = parser.parse_args()
+    if args.size < 1:
+        parser.error("--size must be at least 1")
     SIZE, RUNS = args.size, max(5, RUNS * 1_000 // args.size)
     settings = Settings()
     if args.defaults is not None:  # a child: the C library's own malloc settings

@@ -169,10 +169,18 @@ def _envelope(document: Any, body: bytes) -> BatchEnvelope:
         raise validation_error(exc, body, "batch request", BATCH_FIELDS) from None
 
 
-def parse_batch(body: bytes, max_items: int, scorer: Scorer) -> ParsedBatch:
+class NotCanonicalError(Exception):
+    """A batch body the one-pass decoder does not take whole (parse_batch, canonical_only)."""
+
+
+def parse_batch(
+    body: bytes, max_items: int, scorer: Scorer, *, canonical_only: bool = False
+) -> ParsedBatch:
     """Validate a batch; every row separately, so each valid row is kept and each bad one listed.
 
-    Records are checked against the scorer's reference data.
+    Records are checked against the scorer's reference data. With ``canonical_only``, a body
+    that would go the long way (a bad row, an unknown field, malformed JSON) raises
+    NotCanonicalError instead: wording each row's errors costs tens of microseconds a row.
     """
     body = body.removeprefix(UTF8_BOM)
     reference, served = scorer.reference, scorer.record_context
@@ -184,6 +192,8 @@ def parse_batch(body: bytes, max_items: int, scorer: Scorer) -> ParsedBatch:
         columns = code_canonical(records, reference, served)
         if columns is not None:
             return ParsedBatch(columns, list(range(len(records))), [], fast.explain, len(records))
+    if canonical_only:
+        raise NotCanonicalError
     document, exact = _document(body)
     envelope = _envelope(document, body)
     items = envelope.suppliers
