@@ -237,6 +237,20 @@ def test_batch_rejects_a_non_utf8_body_with_400_not_500(
 REQUIRED_ONLY = ("material", "origin_country", "licence_type", "end_use", "inventory_buffer_days")
 
 
+def thread_calls(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Return the list each function the app runs in its worker thread is added to."""
+    work = client.app.state.work  # type: ignore[attr-defined]
+    calls: list[object] = []
+    run = work.run
+
+    async def spy(fn: object, *args: object) -> object:
+        calls.append(fn)
+        return await run(fn, *args)
+
+    monkeypatch.setattr(work, "run", spy)
+    return calls
+
+
 @pytest.mark.parametrize(
     ("count", "every_field", "threaded"),
     [
@@ -253,15 +267,7 @@ def test_a_large_batch_is_scored_off_the_event_loop_a_small_one_on_it(
     every_field: bool,
     threaded: bool,
 ) -> None:
-    work = client.app.state.work  # type: ignore[attr-defined]
-    calls: list[object] = []
-    run = work.run
-
-    async def spy(fn: object, *args: object) -> object:
-        calls.append(fn)
-        return await run(fn, *args)
-
-    monkeypatch.setattr(work, "run", spy)
+    calls = thread_calls(client, monkeypatch)
     suppliers = [
         record_data(supplier_id=f"S-{i}")
         if every_field
@@ -282,15 +288,7 @@ def test_a_small_body_of_thousands_of_invalid_rows_is_checked_off_the_event_loop
     # Wording a row's errors costs some 60-75 us: 10,000 rows of {"supplier_id": ...} (229 KB,
     # under BATCH_IN_THREAD_BYTES) held the loop, and /healthz, for 0.6 s. Only a body the
     # one-pass decoder takes whole is scored on the loop.
-    work = client.app.state.work  # type: ignore[attr-defined]
-    calls: list[object] = []
-    run = work.run
-
-    async def spy(fn: object, *args: object) -> object:
-        calls.append(fn)
-        return await run(fn, *args)
-
-    monkeypatch.setattr(work, "run", spy)
+    calls = thread_calls(client, monkeypatch)
     suppliers = [{"supplier_id": f"S-{i}"} for i in range(10_000)]
     assert len(json.dumps({"suppliers": suppliers})) <= BATCH_IN_THREAD_BYTES
     response = client.post("/v1/score/batch", json={"suppliers": suppliers})
