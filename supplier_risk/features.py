@@ -449,8 +449,7 @@ def _note_doubtful_general_licences(
     Before the first were granted, or for a kind of supplier the table does not name as a
     holder (DOMAIN.md: smaller firms and traders stayed on individual licences). The record is
     scored as given unless a rule changed its licence (``licence``: as scored); the note asks
-    for a check. It names no row's own date: the one-record path
-    caches notes per span of dates.
+    for a check. It names no row's own date: the one-record path caches notes per span of dates.
     """
     policy = reference.policy
     licences = policy.general_licences

@@ -198,8 +198,15 @@ class CanonicalBatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _CANONICAL = msgspec.json.Decoder(CanonicalBatch)
-_CODED_BY_SET: tuple[str, ...] = ("material", "origin_country", "licence_type", "end_use")
-_CODED_BY_SET += ("supplier_type", "destination_country", "as_of")
+_CODED_BY_SET = (
+    "material",
+    "origin_country",
+    "licence_type",
+    "end_use",
+    "supplier_type",
+    "destination_country",
+    "as_of",
+)
 """the checks msgspec's types leave to the columns: codes against the served sets, and dates"""
 
 

@@ -31,7 +31,7 @@ class Shown:
     """A column of values as a person reads them: each row's code, and each distinct value."""
 
     codes: IntArray
-    """each row's index into ``texts`` and ``values`` (not every value need be used)"""
+    """each row's index into ``texts`` and ``words`` (not every value need be used)"""
     texts: list[str]
     """each distinct value as JSON text"""
     words: list[str]
@@ -133,7 +133,7 @@ def number_words(values: NDArray[Any], texts: list[str]) -> list[str]:
 
 
 def shown_numbers(values: NDArray[Any]) -> Shown:
-    """Return numbers or flags as shown (JSON numbers, true and false)."""
+    """Return numbers (or counts) as shown: JSON numbers, and ``str``'s words for pairs."""
     row_codes, distinct = _factorized(values)
     texts = number_texts(distinct)
     return Shown(row_codes, texts, number_words(distinct, texts))
