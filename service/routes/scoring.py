@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,10 +17,11 @@ from pydantic_core import to_json
 from service.bodies import (
     LIST_TYPES,
     XLSX_TYPE,
-    NotCanonicalError,
     ParsedBatch,
     media_type,
     parse_batch,
+    parse_batch_rows,
+    parse_canonical_batch,
     parse_record,
     prefers_json,
     require_json,
@@ -34,6 +34,7 @@ from service.state import ModelDep, Serving, SettingsDep, get_serving
 from service.threads import ThreadWork
 from supplier_risk.errors import InputFileError, UnknownScenarioError
 from supplier_risk.results import ScoreResult
+from supplier_risk.scorer import Scorer
 from supplier_risk.tables import NO_DATA_ROWS, read_table, score_frame, write_table
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
@@ -129,10 +130,15 @@ class _BatchDone:
 
 
 def _batch_work(
-    serving: Serving, body: bytes, max_items: int, today: dt.date, scenario: str | None
+    serving: Serving,
+    body: bytes,
+    max_items: int,
+    today: dt.date,
+    scenario: str | None,
+    read: Callable[[bytes, int, Scorer], ParsedBatch] = parse_batch,
 ) -> _BatchDone:
-    """Validate, score and serialise a batch."""
-    return _scored_batch(serving, parse_batch(body, max_items, serving.scorer), today, scenario)
+    """Validate (with ``read``), score and serialise a batch."""
+    return _scored_batch(serving, read(body, max_items, serving.scorer), today, scenario)
 
 
 def _scored_batch(
@@ -174,16 +180,17 @@ async def score_batch(
     work: ThreadWork = request.app.state.work
     # CPU work of more than a few milliseconds runs off the event loop, so that /healthz stays
     # prompt: a large body, many suppliers, or rows whose errors must be worded.
-    batch: ParsedBatch | None = None
-    if len(body) <= BATCH_IN_THREAD_BYTES:
-        with suppress(NotCanonicalError):
-            batch = parse_batch(body, max_items, serving.scorer, canonical_only=True)
-    if batch is None:
+    if len(body) > BATCH_IN_THREAD_BYTES:
         done = await work.run(_batch_work, serving, body, max_items, today, scenario)
-    elif batch.size <= BATCH_ON_LOOP_ITEMS:
-        done = _scored_batch(serving, batch, today, scenario)
     else:
-        done = await work.run(_scored_batch, serving, batch, today, scenario)
+        batch = parse_canonical_batch(body, max_items, serving.scorer)
+        if batch is None:  # read once already: the thread goes the long way at once
+            args = (serving, body, max_items, today, scenario, parse_batch_rows)
+            done = await work.run(_batch_work, *args)
+        elif batch.size <= BATCH_ON_LOOP_ITEMS:
+            done = _scored_batch(serving, batch, today, scenario)
+        else:
+            done = await work.run(_scored_batch, serving, batch, today, scenario)
     metrics: Metrics = request.app.state.metrics
     for band, count in done.bands.items():
         metrics.count_band(band, count)
