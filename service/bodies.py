@@ -19,7 +19,7 @@ from service.errors import (
 )
 from service.schemas import BatchEnvelope, BatchItemError
 from supplier_risk.features import RecordColumns
-from supplier_risk.json_batch import canonical_batch, code_canonical, code_items
+from supplier_risk.json_batch import code_items
 from supplier_risk.record import MaterialContext, SupplierRecord
 from supplier_risk.scorer import Scorer
 
@@ -184,16 +184,14 @@ def parse_canonical_batch(body: bytes, max_items: int, scorer: Scorer) -> Parsed
 
     None costs little: wording each bad row's errors (parse_batch_rows) is what costs.
     """
-    fast = canonical_batch(body.removeprefix(UTF8_BOM))
-    if fast is None:
+    reader = scorer.batch_reader
+    batch = reader.decode(body.removeprefix(UTF8_BOM))
+    if batch is None:
         return None
-    records = fast.suppliers
-    if len(records) > max_items:
-        raise _too_many(len(records), max_items)
-    columns = code_canonical(records, scorer.reference, scorer.record_context)
-    if columns is None:
-        return None
-    return ParsedBatch(columns, list(range(len(records))), [], fast.explain, len(records))
+    size = len(batch.suppliers)
+    if size > max_items:
+        raise _too_many(size, max_items)
+    return ParsedBatch(reader.columns(batch.suppliers), list(range(size)), [], batch.explain, size)
 
 
 def parse_batch_rows(body: bytes, max_items: int, scorer: Scorer) -> ParsedBatch:

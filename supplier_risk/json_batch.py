@@ -1,9 +1,9 @@
 """A JSON batch's supplier objects to coded columns, checked column by column.
 
 First, a body whose every record is canonical is decoded and checked in one C pass by msgspec
-(:func:`canonical_batch`), against types built from the same bounds as SupplierRecord; the
-columns are then read off the decoded records. Any other body (one field outside the canonical
-subset, one invalid row) is read as follows, which also words each error.
+(:class:`CanonicalReader`), against types built from the same bounds and codes as
+SupplierRecord; the columns are then read off the decoded records. Any other body (one field
+outside the canonical subset, one invalid row) is read as follows, which also words each error.
 
 :class:`~supplier_risk.record.SupplierRecord` stays the one definition of a valid record. What
 an ERP sends is nearly always already canonical (known codes, upper-case countries, numbers as
@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from operator import attrgetter
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
@@ -52,7 +51,7 @@ _OPTIONAL_NUMBER: frozenset[type] = frozenset({int, float, type(None)})
 _OPTIONAL_INT: frozenset[type] = frozenset({int, type(None)})
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-Column = list[Any]
+Column = Sequence[Any]
 RowCheck = Callable[[Any], bool]
 
 
@@ -168,72 +167,70 @@ def _bounded(bounds: tuple[float, float]) -> msgspec.Meta:
     return msgspec.Meta(ge=bounds[0], le=bounds[1])
 
 
-class CanonicalRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """A supplier record as an ERP sends it, typed as the column checks below check it.
+def _one_of(values: Iterable[str]) -> Any:
+    """Return the type whose values are exactly ``values`` (msgspec checks it in C)."""
+    return Literal[tuple(sorted(values))]
 
-    Codes (materials, countries, ...) are only strings here: they are checked per column. It
-    holds no container, so it cannot be part of a cycle: the garbage collector need not track
-    the thousands a batch has (``gc=False``).
+
+_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
+
+
+class CanonicalReader:
+    """Reads a batch body whose every record is canonical in one C pass, for one served table.
+
+    msgspec decodes and checks the whole body against types built from SupplierRecord's own
+    bounds, the served materials and the known countries: codes are literals, dates are dates.
+    What an ERP sends is nearly always canonical (known codes, upper-case countries, numbers as
+    JSON numbers, dates as YYYY-MM-DD). Anything else (one odd or invalid row, an unknown field)
+    makes :meth:`read` return None: the long way (:func:`code_items`) reads it and words errors.
+    The records hold no container, so the garbage collector need not track them (``gc=False``).
     """
 
-    supplier_id: Annotated[str, msgspec.Meta(min_length=1, max_length=SUPPLIER_ID_MAX)]
-    material: str
-    origin_country: str
-    licence_type: str
-    end_use: str
-    inventory_buffer_days: Annotated[float, _bounded(BUFFER_DAYS_BOUNDS)]
-    supplier_name: Annotated[str, msgspec.Meta(max_length=SUPPLIER_NAME_MAX)] | None = None
-    china_share: Annotated[float, _bounded(CHINA_SHARE_BOUNDS)] | None = None
-    alternate_suppliers: Annotated[int, _bounded(ALTERNATES_BOUNDS)] | None = None
-    supplier_type: str | None = None
-    destination_country: str | None = None
-    as_of: str | None = None
+    def __init__(self, reference: Reference, served: MaterialContext) -> None:
+        countries = _one_of(country_codes())
+        fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [
+            ("supplier_id", Annotated[str, msgspec.Meta(min_length=1, max_length=SUPPLIER_ID_MAX)]),
+            ("material", _one_of(served["materials"])),
+            ("origin_country", countries),
+            ("licence_type", _one_of(LICENCE_ORDER)),
+            ("end_use", _one_of(END_USES)),
+            ("inventory_buffer_days", Annotated[float, _bounded(BUFFER_DAYS_BOUNDS)]),
+            (
+                "supplier_name",
+                Annotated[str, msgspec.Meta(max_length=SUPPLIER_NAME_MAX)] | None,
+                None,
+            ),
+            ("china_share", Annotated[float, _bounded(CHINA_SHARE_BOUNDS)] | None, None),
+            ("alternate_suppliers", Annotated[int, _bounded(ALTERNATES_BOUNDS)] | None, None),
+            ("supplier_type", _one_of(SUPPLIER_TYPE_ORDER) | None, None),
+            ("destination_country", countries | None, None),
+            ("as_of", dt.date | None, None),
+        ]
+        record = msgspec.defstruct("CanonicalRecord", fields, forbid_unknown_fields=True, gc=False)
+        batch = msgspec.defstruct(
+            "CanonicalBatch",
+            [("suppliers", list[record]), ("explain", bool, True)],  # type: ignore[valid-type]
+            forbid_unknown_fields=True,
+        )
+        self._decoder = msgspec.json.Decoder(batch)
+        self._order = {name: i for i, (name, *_) in enumerate(fields)}
+        self._tables = code_tables(reference)
 
-
-class CanonicalBatch(msgspec.Struct, forbid_unknown_fields=True):
-    """A batch request whose every record is canonical."""
-
-    suppliers: list[CanonicalRecord]
-    explain: bool = True
-
-
-_CANONICAL = msgspec.json.Decoder(CanonicalBatch)
-_CODED_BY_SET = (
-    "material",
-    "origin_country",
-    "licence_type",
-    "end_use",
-    "supplier_type",
-    "destination_country",
-    "as_of",
-)
-"""the checks msgspec's types leave to the columns: codes against the served sets, and dates"""
-
-
-def canonical_batch(body: bytes) -> CanonicalBatch | None:
-    """Return a batch decoded and type-checked in one pass, or None unless all of it is canonical.
-
-    None sends the body the long way (parse, then check each column and word the errors).
-    """
-    try:
-        return _CANONICAL.decode(body)
-    # A string that is not UTF-8 raises UnicodeDecodeError, not a MsgspecError: the long way
-    # words it (400 invalid_encoding).
-    except (msgspec.MsgspecError, UnicodeDecodeError):
-        return None
-
-
-def code_canonical(
-    records: list[CanonicalRecord], reference: Reference, served: MaterialContext
-) -> RecordColumns | None:
-    """Return canonical records as coded columns, or None if a code or a date is not canonical."""
-    columns = {name: list(map(attrgetter(name), records)) for name in RECORD_FIELDS}
-    checks = _checks(served)
-    for name in _CODED_BY_SET:
-        column_ok, _ = checks[name]
-        if not column_ok(columns[name]):
+    def decode(self, body: bytes) -> Any:
+        """Return the body decoded (``suppliers`` and ``explain``), or None unless canonical."""
+        try:
+            return self._decoder.decode(body)
+        # A string that is not UTF-8 raises UnicodeDecodeError, not a MsgspecError: the long
+        # way words it (400 invalid_encoding).
+        except (msgspec.MsgspecError, UnicodeDecodeError):
             return None
-    return _coded(columns, reference)
+
+    def columns(self, records: Sequence[Any]) -> RecordColumns:
+        """Return decoded records as coded columns."""
+        if not records:
+            return _coded({name: [] for name in RECORD_FIELDS}, self._tables)
+        values = list(zip(*map(msgspec.structs.astuple, records), strict=True))
+        return _coded({name: values[i] for name, i in self._order.items()}, self._tables)
 
 
 def _canonical(record: SupplierRecord) -> dict[str, Any]:
@@ -255,8 +252,19 @@ def _floats(column: Column) -> np.ndarray[Any, np.dtype[np.float64]]:
     return np.array(column, dtype=np.float64) + 0.0
 
 
+_NAT = np.iinfo(np.int64).min
+"""NaT as datetime64's underlying integer"""
+
+
 def _days(column: Column) -> np.ndarray[Any, np.dtype[np.datetime64]]:
-    """Return each value (a YYYY-MM-DD text, a date or None) as datetime64[D]."""
+    """Return each value (a date, a YYYY-MM-DD text or None) as datetime64[D]."""
+    kinds = set(map(type, column))
+    if kinds <= {dt.date}:  # days since 1970, counted in C
+        ordinals = np.fromiter(map(dt.date.toordinal, column), np.int64, len(column))
+        return (ordinals - _EPOCH_DAY).view("datetime64[D]")
+    if kinds <= {dt.date, type(None)}:
+        days = (_NAT if v is None else v.toordinal() - _EPOCH_DAY for v in column)
+        return np.fromiter(days, np.int64, len(column)).view("datetime64[D]")
     text = [v if type(v) is str else ("NaT" if v is None else v.isoformat()) for v in column]
     return np.array(text, dtype="datetime64[D]")
 
@@ -294,24 +302,34 @@ def code_items(
         dropped = {i for i, _ in invalid}
         indices = [i for i in indices if i not in dropped]
         columns = {name: [column[i] for i in indices] for name, column in columns.items()}
-    return CodedItems(_coded(columns, reference), indices, invalid)
+    return CodedItems(_coded(columns, code_tables(reference)), indices, invalid)
 
 
-def _coded(columns: dict[str, Column], reference: Reference) -> RecordColumns:
+CodeTables = dict[str, dict[Any, int]]
+
+
+def code_tables(reference: Reference) -> CodeTables:
+    """Return each coded field's code per value, as columns_from_records codes records."""
+    return {
+        "material": {code: i for i, code in enumerate(reference.materials)},
+        "licence_type": {v: i for i, v in enumerate(LICENCE_ORDER)},
+        "end_use": {v: i for i, v in enumerate(END_USES)},
+        "supplier_type": {None: MISSING_CODE, **{v: i for i, v in enumerate(SUPPLIER_TYPE_ORDER)}},
+    }
+
+
+def _coded(columns: Mapping[str, Column], tables: CodeTables) -> RecordColumns:
     """Code canonical columns the way columns_from_records codes records."""
-    material_index = {code: i for i, code in enumerate(reference.materials)}
-    type_index: dict[Any, int] = {v: i for i, v in enumerate(SUPPLIER_TYPE_ORDER)}
-    type_index[None] = MISSING_CODE
     return RecordColumns(
         supplier_id=np.array(columns["supplier_id"], dtype=object),
-        material=_codes(columns["material"], material_index),
+        material=_codes(columns["material"], tables["material"]),
         origin_country=np.array(columns["origin_country"], dtype=object),
         china_share=_floats(columns["china_share"]),
-        licence=_codes(columns["licence_type"], {v: i for i, v in enumerate(LICENCE_ORDER)}),
-        end_use=_codes(columns["end_use"], {v: i for i, v in enumerate(END_USES)}),
+        licence=_codes(columns["licence_type"], tables["licence_type"]),
+        end_use=_codes(columns["end_use"], tables["end_use"]),
         buffer_days=_floats(columns["inventory_buffer_days"]),
         alternates=np.array(columns["alternate_suppliers"], dtype=np.float64),
-        supplier_type=_codes(columns["supplier_type"], type_index),
+        supplier_type=_codes(columns["supplier_type"], tables["supplier_type"]),
         destination_country=np.array(columns["destination_country"], dtype=object),
         as_of=_days(columns["as_of"]),
     )

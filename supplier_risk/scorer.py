@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from supplier_risk.features import (
     general_licence_within_reach,
     share_thresholds,
 )
+from supplier_risk.json_batch import CanonicalReader
 from supplier_risk.reason_keys import context_codes, factor_codes, term_keys
 from supplier_risk.record import (
     END_USES,
@@ -96,6 +98,11 @@ class Scorer:
         self._change_heads: dict[tuple[int, float], str] = {}
         self.record_context = material_context(reference.materials)
         """validation context: records are checked against the materials served here"""
+
+    @cached_property
+    def batch_reader(self) -> CanonicalReader:
+        """Reads a canonical JSON batch body in one pass, against the materials served here."""
+        return CanonicalReader(self.reference, self.record_context)
 
     def reference_for(self, scenario: str | None) -> Reference:
         """Return the reference data a scenario implies (raises UnknownScenarioError)."""

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from supplier_risk.features import RecordColumns, columns_from_records
-from supplier_risk.json_batch import canonical_batch, code_canonical, code_items
+from supplier_risk.json_batch import CanonicalReader, code_items
 from supplier_risk.record import SupplierRecord, material_context
 from supplier_risk.reference import Reference
 from tests.conftest import record_data
@@ -131,11 +131,11 @@ def test_code_items_reads_negative_zero_as_zero(reference: Reference) -> None:
 
 def _fast(body: bytes, reference: Reference) -> tuple[RecordColumns, bool] | None:
     """Return what the one-pass decoder reads from a body, if it takes the body at all."""
-    batch = canonical_batch(body)
+    reader = CanonicalReader(reference, material_context(reference.materials))
+    batch = reader.decode(body)
     if batch is None:
         return None
-    columns = code_canonical(batch.suppliers, reference, material_context(reference.materials))
-    return None if columns is None else (columns, batch.explain)
+    return reader.columns(batch.suppliers), batch.explain
 
 
 def assert_read_alike(body: bytes, reference: Reference) -> bool:
@@ -225,8 +225,11 @@ def test_a_body_with_one_record_off_the_canonical_form_goes_the_long_way(
 
 
 @pytest.mark.parametrize("bad", [b"\xff", b"\xc3", b"\xc0\xaf", b"\xed\xa0\x80"])
-def test_a_body_that_is_not_utf8_goes_the_long_way_instead_of_raising(bad: bytes) -> None:
+def test_a_body_that_is_not_utf8_goes_the_long_way_instead_of_raising(
+    reference: Reference, bad: bytes
+) -> None:
     # msgspec raises UnicodeDecodeError (not a MsgspecError) for such a string.
+    reader = CanonicalReader(reference, material_context(reference.materials))
     body = json.dumps({"suppliers": [record_data(supplier_id="V-X")]}).encode()
-    assert canonical_batch(body.replace(b"V-X", b"V-" + bad)) is None
-    assert canonical_batch(body.replace(b'"material"', b'"mat' + bad + b'erial"')) is None
+    assert reader.decode(body.replace(b"V-X", b"V-" + bad)) is None
+    assert reader.decode(body.replace(b'"material"', b'"mat' + bad + b'erial"')) is None

@@ -44,6 +44,23 @@ def test_a_material_of_the_served_table_is_scored_alone_and_in_a_batch(
     assert batch.json()["results"][0]["band"] == single.json()["band"]
 
 
+def test_a_canonical_batch_with_a_material_of_the_served_table_is_read_in_one_pass(
+    extended: TestClient,
+) -> None:
+    records = [record_data(material="ce_metal"), record_data()]
+    body = json.dumps({"suppliers": records}).encode()
+    reader = extended.app.state.holder.current.scorer.batch_reader  # type: ignore[attr-defined]
+    decoded = reader.decode(body)
+    assert decoded is not None  # the one-pass decoder knows the served table's own material
+    assert [r.material for r in decoded.suppliers] == ["ce_metal", "ndfeb_magnet_heavy"]
+    batch = extended.post(
+        "/v1/score/batch", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert batch.status_code == 200
+    for record, result in zip(records, batch.json()["results"], strict=True):
+        assert result == extended.post("/v1/score", json=record).json()
+
+
 def test_an_unknown_material_is_refused_naming_the_served_table(extended: TestClient) -> None:
     record = record_data(material="unobtainium")
     single = extended.post("/v1/score", json=record)
