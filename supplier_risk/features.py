@@ -8,7 +8,7 @@ which the pydantic path (:func:`columns_from_records`) and the vectorised CSV pa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -301,7 +301,12 @@ def _span_days(
 ) -> tuple[list[dt.date], IntArray]:
     """Return a day of each policy span the rows fall in, and each row's index into them."""
     edges = policy_boundaries(reference)
-    spans, row_span = np.unique(np.searchsorted(edges, as_of, side="right"), return_inverse=True)
+    span = np.searchsorted(edges, as_of, side="right")
+    # The spans present, in order, and each row's place among them: counted, not sorted.
+    spans = np.flatnonzero(np.bincount(span, minlength=edges.size + 1))
+    place = np.empty(edges.size + 1, dtype=np.int64)
+    place[spans] = np.arange(spans.size)
+    row_span = place[span]
     # A span's first day; before the first boundary, the day before it. With no boundary
     # there is one span, all time, and any row's day speaks for it.
     starts = (
@@ -401,6 +406,13 @@ def _per_row(
     return out
 
 
+def _one_of(codes: Sequence[str], chosen: Iterable[str]) -> NDArray[np.bool_]:
+    """Return, per code's index, whether it is one of ``chosen`` (a table to index by codes)."""
+    table = np.zeros(len(codes), dtype=bool)
+    table[[codes.index(c) for c in chosen]] = True
+    return table
+
+
 def general_licences_granted(as_of: DateArray, reference: Reference) -> NDArray[np.bool_]:
     """Return, per day, whether general licences had been granted by then."""
     licences = reference.policy.general_licences
@@ -420,8 +432,8 @@ def general_licence_within_reach(
     licences = reference.policy.general_licences
     if licences is None:
         return granted
-    holders = [SUPPLIER_TYPE_ORDER.index(t) for t in licences.holders]
-    return granted & np.isin(supplier_type, holders)
+    holder = _one_of(SUPPLIER_TYPE_ORDER, licences.holders)
+    return granted & holder[np.asarray(supplier_type, dtype=np.int64)]
 
 
 def _add_notes(
@@ -618,7 +630,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
             _add_notes(policy_note, exposed & ~active, notes)
             would = exposed
         elif rule.kind == "destination_end_use_denial":
-            end_use_hit = np.isin(columns.end_use, [END_USES.index(e) for e in rule.end_uses])
+            end_use_hit = _one_of(END_USES, rule.end_uses)[columns.end_use]
             everywhere = not rule.destination_countries
             destination_hit = everywhere | np.isin(
                 destination, np.array(rule.destination_countries, dtype=object)

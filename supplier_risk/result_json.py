@@ -35,7 +35,10 @@ class Shown:
     texts: list[str]
     """each distinct value as JSON text"""
     words: list[str]
-    """each distinct value as a two-input term's value writes it (as ``str`` does)"""
+    """each distinct value as a two-input term's value writes it (as ``str`` does; empty for
+    a pair, which is no input of another)"""
+    plain: bool = False
+    """whether no word needs escaping in JSON (a pair's texts are then written in one step)"""
 
 
 @dataclass(frozen=True)
@@ -106,12 +109,15 @@ def _factorized(values: NDArray[Any]) -> tuple[IntArray, NDArray[Any]]:
 
 def shown_names(codes: IntArray, names: Sequence[str]) -> Shown:
     """Return coded names (a licence, an end use) as shown."""
-    return Shown(codes, string_texts(list(names)), list(names))
+    words = list(names)
+    texts = string_texts(words)
+    return Shown(codes, texts, words, plain=texts == [f'"{w}"' for w in words])
 
 
 def shown_flags(flags: NDArray[np.bool_]) -> Shown:
     """Return flags as shown: JSON true and false."""
-    return Shown(flags.view(np.int8).astype(np.int64), ["false", "true"], ["False", "True"])
+    codes = flags.view(np.int8).astype(np.int64)
+    return Shown(codes, ["false", "true"], ["False", "True"], plain=True)
 
 
 _POSITIONAL = (1e-4, 1e16)
@@ -136,7 +142,8 @@ def shown_numbers(values: NDArray[Any]) -> Shown:
     """Return numbers (or counts) as shown: JSON numbers, and ``str``'s words for pairs."""
     row_codes, distinct = _factorized(values)
     texts = number_texts(distinct)
-    return Shown(row_codes, texts, number_words(distinct, texts))
+    # Digits, '.', 'e', '-', 'inf' and 'nan': nothing JSON escapes.
+    return Shown(row_codes, texts, number_words(distinct, texts), plain=True)
 
 
 def shown_pair(first: Shown, second: Shown) -> Shown:
@@ -145,10 +152,14 @@ def shown_pair(first: Shown, second: Shown) -> Shown:
     keys = first.codes * width + second.codes
     if len(first.words) * width <= keys.size:  # few pairs: write each, used or not
         words = [f"{a}, {b}" for a in first.words for b in second.words]
-        return Shown(keys, string_texts(words), words)
+        return Shown(keys, string_texts(words), [])
     row_codes, used = _factorized(keys)
-    words = [f"{first.words[k // width]}, {second.words[k % width]}" for k in used.tolist()]
-    return Shown(row_codes, string_texts(words), words)
+    a, b = np.divmod(used, width)
+    pairs = zip(a.tolist(), b.tolist(), strict=True)
+    firsts, seconds = first.words, second.words
+    if first.plain and second.plain:  # quoted as they are written
+        return Shown(row_codes, [f'"{firsts[i]}, {seconds[j]}"' for i, j in pairs], [])
+    return Shown(row_codes, string_texts([f"{firsts[i]}, {seconds[j]}" for i, j in pairs]), [])
 
 
 def term_cells(prefix: str, shown: Shown, column: FloatArray) -> tuple[list[str], IntArray]:
@@ -161,12 +172,16 @@ def term_cells(prefix: str, shown: Shown, column: FloatArray) -> tuple[list[str]
     n = codes.size
     first = np.zeros(len(shown.texts), dtype=np.int64)  # a value no row has: any row
     first[codes[::-1]] = np.arange(n - 1, -1, -1)  # each value's first row
-    heads = [f'{prefix}{text},"contribution":' for text in shown.texts]
+    texts = shown.texts
     if np.array_equal(column, column[first][codes]):
         once = number_texts(column[first])
-        return [f"{head}{c}}}" for head, c in zip(heads, once, strict=True)], codes
+        cells = [f'{prefix}{t},"contribution":{c}}}' for t, c in zip(texts, once, strict=True)]
+        return cells, codes
     per_row = number_texts(column)
-    cells = [f"{heads[k]}{c}}}" for k, c in zip(codes.tolist(), per_row, strict=True)]
+    cells = [
+        f'{prefix}{texts[k]},"contribution":{c}}}'
+        for k, c in zip(codes.tolist(), per_row, strict=True)
+    ]
     return cells, np.arange(n, dtype=np.int64)
 
 
