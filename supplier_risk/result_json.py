@@ -87,8 +87,8 @@ def number_texts(values: FloatArray | list[Any]) -> list[str]:
     return orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
 
 
-def string_texts(values: list[str]) -> list[str]:
-    """Return each string as JSON text, with one serialiser call when none needs escaping.
+def string_texts(values: list[str], before: str = "", after: str = "") -> list[str]:
+    """Return each string as JSON text (between ``before`` and ``after``), escaped only if need be.
 
     orjson escapes only quotes, backslashes and control characters, and every escape
     lengthens the text: a whole list as long as its strings, quotes and commas has none.
@@ -97,9 +97,9 @@ def string_texts(values: list[str]) -> list[str]:
         return []
     whole = orjson.dumps(values).decode()
     if len(whole) == sum(map(len, values)) + 3 * len(values) + 1:
-        return [f'"{v}"' for v in values]
+        return [f'{before}"{v}"{after}' for v in values]
     escaped = {v: json_text(v) for v in set(values)}
-    return [escaped[v] for v in values]
+    return [f"{before}{escaped[v]}{after}" for v in values]
 
 
 def _factorized(values: NDArray[Any]) -> tuple[IntArray, NDArray[Any]]:
@@ -224,7 +224,8 @@ class ResultWriter:
     """Writes a model's results as JSON text; the parts that never change are written once."""
 
     def __init__(self, model: LoadedModel, model_ref: dict[str, Any]) -> None:
-        self.prefixes = [f'{{"feature":{json_text(name)},"value":' for name in model.term_names]
+        # Each cell after a comma: a row's first is written without it (see pieces).
+        self.prefixes = [f',{{"feature":{json_text(name)},"value":' for name in model.term_names]
         self.bands = [json_text(label) for label in model.band_labels]
         baseline = json_text(model.baseline_probability)
         # From the risk score to the opening of the contributions: one text per score and band.
@@ -272,13 +273,13 @@ class ResultWriter:
                 pool.one('],"assumptions":'),
             ]
         version = json_text(parts.policy_version)
+        # Each result after a comma: the first is written without it, below.
+        heads = string_texts(parts.supplier_id, ',{"supplier_id":', ',"probability":')
         columns: list[int | IntArray] = [
-            pool.one(',{"supplier_id":'),
-            pool.add(string_texts(parts.supplier_id)) + rows,
-            pool.one(',"probability":'),
+            pool.add(heads) + rows,
             pool.add(number_texts(parts.probability)) + rows,
             pool.add(self.score_heads) + risk_score * len(self.bands) + parts.band,
-            *([0] * (2 * terms - 1)),  # the contributions, filled in below
+            *([0] * terms),  # the contributions, filled in below
             *middle,
             pool.add(parts.assumptions) + rows,
             pool.one(f',"model":{self.model_ref},"policy":{{"version":{version},"as_of":"'),
@@ -288,10 +289,12 @@ class ResultWriter:
         layout = np.empty((n, len(columns)), dtype=np.int64)
         for c, column in enumerate(columns):
             layout[:, c] = column
-        layout[0, 0] = pool.one('{"supplier_id":')
-        slots = layout[:, 5 : 5 + 2 * terms - 1]  # a view: cells, each but the first after a comma
-        slots[:, 0::2] = np.take_along_axis(cell_ids, order, axis=1)
-        slots[:, 1::2] = pool.one(",")
+        layout[0, 0] = pool.one(heads[0][1:])
+        ordered = np.take_along_axis(cell_ids, order, axis=1)
+        # A row's first cell goes without its comma: written once per distinct first cell.
+        first_codes, firsts = _factorized(ordered[:, 0])
+        ordered[:, 0] = pool.add([pool.texts[i][1:] for i in firsts.tolist()]) + first_codes
+        layout[:, 3 : 3 + terms] = ordered
         pieces = pool.pieces(layout)
         pieces.insert(0, before + "[")
         pieces.append("]" + after)
