@@ -58,8 +58,8 @@ class ServiceApp(FastAPI):
     """FastAPI with the edge middleware around its whole stack, not inside it.
 
     Every HTTP request meets the edge first (request id, API key, limits, log, metrics);
-    POST /v1/score is then answered by the lane without entering FastAPI at all, and every
-    other request goes on through FastAPI's own middleware and routing.
+    POST /v1/score and /v1/score/batch are then answered by the lane without entering FastAPI
+    at all, and every other request goes on through FastAPI's own middleware and routing.
     """
 
     edge: EdgeMiddleware | None = None
@@ -179,7 +179,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         metrics=metrics,
         access=access,
         routes=routes,
-        lane=ScoreLane(holder, settings, metrics),
+        lane=ScoreLane(holder, settings, metrics, work),
     )
     return app
 

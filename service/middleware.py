@@ -2,7 +2,8 @@
 
 One pure ASGI middleware does all five, because every ASGI layer costs a few microseconds
 on each request and a single score takes only a few tens. It wraps the whole FastAPI app
-(see service.app.ServiceApp) and hands POST /v1/score to the lane (service.fastlane). Its
+(see service.app.ServiceApp) and hands POST /v1/score and /v1/score/batch to the lane
+(service.fastlane). Its
 order matters: the request id comes first (every answer carries it), the API key is checked
 before a byte of the body is read, and the body is counted as it streams, so an oversized
 chunked body is cut off at the limit instead of being buffered.
@@ -25,6 +26,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import CLIENT_CLOSED_REQUEST, BodyTooLargeError, error_json
+from service.fastlane import PATHS as LANE_PATHS
 from service.fastlane import ScoreLane
 from service.logs import AccessLog
 from service.metrics import Metrics
@@ -50,7 +52,6 @@ METRIC_METHODS = frozenset(
 )
 """Methods counted under their own name; any other is "OTHER", or callers could grow the
 scrape without end (httptools knows some thirty methods, h11 takes any token)."""
-LANE_PATH = "/v1/score"
 
 Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]
 """status, error code, message, extra headers"""
@@ -186,14 +187,13 @@ class EdgeMiddleware:
             if refusal is not None:
                 code, error, message, extra = refusal
                 await self._reply(send_with_id, code, error, message, request_id, extra)
-            elif path == LANE_PATH and self.lane is not None and scope["method"] == "POST":
+            elif path in LANE_PATHS and self.lane is not None and scope["method"] == "POST":
                 content_type = "" if kind is None else kind.decode("latin-1")
                 answer = await self.lane.respond(scope, receive, content_type, self.max_body_bytes)
-                if answer is not None:
-                    status, payload, headers = answer
-                    start, body = _json_answer(status, payload, id_header, *headers)
-                    await send(start)
-                    await send(body)
+                status, payload, headers = answer
+                start, body = _json_answer(status, payload, id_header, *headers)
+                await send(start)
+                await send(body)
             else:
                 limit = self.max_csv_bytes if path == CSV_PATH else self.max_body_bytes
                 await self.app(scope, self._limited(receive, limit), send_with_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -35,6 +35,7 @@ from service.threads import ThreadWork
 from supplier_risk.errors import InputFileError, UnknownScenarioError
 from supplier_risk.results import ScoreResult
 from supplier_risk.scorer import Scorer
+from supplier_risk.settings import Settings
 from supplier_risk.tables import NO_DATA_ROWS, read_table, score_frame, write_table
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
@@ -169,15 +170,39 @@ def _scored_batch(
     responses=ERROR_RESPONSES,
     openapi_extra=body_schema("BatchRequest", "the suppliers and whether to explain"),
 )
-async def score_batch(
-    request: Request, serving: ModelDep, settings: SettingsDep, scenario: ScenarioQuery = None
-) -> Response:
+async def score_batch(request: Request, scenario: ScenarioQuery = None) -> Response:
     """Score every valid row; list every invalid row with its index, supplier_id and errors."""
-    require_json(request.headers.get("content-type", ""))
+    # EdgeMiddleware answers this route itself (service.fastlane), with the same function;
+    # this declaration documents it and serves it wherever the middleware is not installed.
+    state = request.app.state
+    payload = await batch_payload(
+        await get_serving(request),
+        request.body,
+        request.headers.get("content-type", ""),
+        scenario,
+        state.settings,
+        state.work,
+        state.metrics,
+        request.scope.setdefault("state", {}),
+    )
+    return _json(payload)
+
+
+async def batch_payload(
+    serving: Serving,
+    read_body: Callable[[], Awaitable[bytes]],
+    content_type: str,
+    scenario: str | None,
+    settings: Settings,
+    work: ThreadWork,
+    metrics: Metrics,
+    state: dict[str, Any],
+) -> bytes:
+    """Validate, score and write a batch request (its body read by ``read_body``) as JSON."""
+    require_json(content_type)
     _check_scenario(serving, scenario)
-    body = await request.body()
+    body = await read_body()
     today, max_items = settings.current_date(), settings.max_batch_items
-    work: ThreadWork = request.app.state.work
     # CPU work of more than a few milliseconds runs off the event loop, so that /healthz stays
     # prompt: a large body, many suppliers, or rows whose errors must be worded.
     if len(body) > BATCH_IN_THREAD_BYTES:
@@ -191,13 +216,12 @@ async def score_batch(
             done = _scored_batch(serving, batch, today, scenario)
         else:
             done = await work.run(_scored_batch, serving, batch, today, scenario)
-    metrics: Metrics = request.app.state.metrics
     for band, count in done.bands.items():
         metrics.count_band(band, count)
     if done.invalid:
         metrics.invalid.inc(done.invalid)
-    request.scope.setdefault("state", {})["items"] = sum(done.bands.values())
-    return _json(done.payload)
+    state["items"] = sum(done.bands.values())
+    return done.payload
 
 
 def _score_csv(

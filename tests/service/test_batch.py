@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -173,6 +174,45 @@ def test_batch_over_max_items_is_413(settings: Settings) -> None:
         assert "at most 3 are allowed" in response.json()["message"]
         ok = client.post("/v1/score/batch", json={"suppliers": [BASE_RECORD] * 3})
         assert ok.status_code == 200
+
+
+def test_declared_batch_route_answers_like_the_fast_lane(settings: Settings) -> None:
+    """The FastAPI route (served where the edge middleware has no lane) gives the same answer."""
+    limited = settings.model_copy(update={"max_batch_items": 3})
+    lane_app, routed_app = create_app(limited), create_app(limited)
+    assert routed_app.edge is not None
+    assert lane_app.edge is not None
+    routed_app.edge.lane = None
+    lane = lane_app.edge.lane
+    assert lane is not None
+    answered: list[str] = []
+    respond = lane.respond
+
+    async def counted(scope: Any, *args: Any) -> Any:
+        answered.append(scope["path"])
+        return await respond(scope, *args)
+
+    lane.respond = counted  # type: ignore[method-assign,assignment]
+    json_type = {"content-type": "application/json"}
+    cases: list[tuple[str, bytes, dict[str, str]]] = [
+        ("", json.dumps({"suppliers": [BASE_RECORD, record_data(supplier_id="B")]}).encode(), {}),
+        ("", json.dumps({"suppliers": [BASE_RECORD], "explain": False}).encode(), {}),
+        ("?scenario=suspension_lapses", json.dumps({"suppliers": [BASE_RECORD]}).encode(), {}),
+        ("?scenario=nope", json.dumps({"suppliers": [BASE_RECORD]}).encode(), {}),
+        ("", json.dumps({"suppliers": [BASE_RECORD, {"supplier_id": 1}]}).encode(), {}),
+        ("", json.dumps({"suppliers": [BASE_RECORD] * 4}).encode(), {}),  # too many
+        ("", b'{"suppliers": [', {}),
+        ("", b"{}", {"content-type": "text/plain"}),
+    ]
+    with TestClient(lane_app) as lane, TestClient(routed_app) as routed:
+        for query, body, headers in cases:
+            sent = {**json_type, "x-request-id": "same", **headers}
+            by_lane = lane.post("/v1/score/batch" + query, content=body, headers=sent)
+            by_route = routed.post("/v1/score/batch" + query, content=body, headers=sent)
+            assert by_route.status_code == by_lane.status_code, (query, body)
+            assert by_route.content == by_lane.content, (query, body)
+            assert by_route.headers["content-type"] == by_lane.headers["content-type"]
+    assert answered == ["/v1/score/batch"] * len(cases)  # the lane did answer each
 
 
 def test_batch_counts_rows_in_the_access_log(
