@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -103,8 +104,38 @@ def string_texts(values: list[str], before: str = "", after: str = "") -> list[s
 
 
 def _factorized(values: NDArray[Any]) -> tuple[IntArray, NDArray[Any]]:
+    """Return each value's code and the distinct values (codes index them)."""
+    if values.dtype.kind in "iu" and values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * values.size + 4096:  # few possible values: counted, not hashed
+            shifted = values.astype(np.int64) - low
+            present = np.flatnonzero(np.bincount(shifted))
+            place = np.empty(int(present[-1]) + 1, dtype=np.int64)
+            place[present] = np.arange(present.size)
+            return place[shifted], (present + low).astype(values.dtype)
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return codes.astype(np.int64, copy=False), np.asarray(uniques)
+
+
+_DAY_TABLE_YEARS = (1990, 2100)
+"""Days between these years are written from a table made once; any other the long way."""
+
+
+@cache
+def _day_table() -> tuple[int, NDArray[np.object_]]:
+    first, end = (np.datetime64(f"{year}-01-01", "D") for year in _DAY_TABLE_YEARS)
+    days = np.arange(first, end, dtype="datetime64[D]")
+    return int(first.astype(np.int64)), np.datetime_as_string(days, unit="D").astype(object)
+
+
+def day_texts(days: IntArray) -> list[str]:
+    """Return each day (counted from 1970-01-01) as YYYY-MM-DD."""
+    base, table = _day_table()
+    offsets = days - base
+    if offsets.size and offsets.min() >= 0 and offsets.max() < table.size:
+        texts: list[str] = table[offsets].tolist()
+        return texts
+    return list(np.datetime_as_string(days.astype("datetime64[D]"), unit="D").tolist())
 
 
 def shown_names(codes: IntArray, names: Sequence[str]) -> Shown:
@@ -214,8 +245,7 @@ class _Pool:
 
     def pieces(self, layout: IntArray) -> list[str]:
         """Return the texts at the layout's indices, row by row."""
-        pool = np.empty(len(self.texts), dtype=object)
-        pool[:] = self.texts
+        pool = np.fromiter(self.texts, dtype=object, count=len(self.texts))
         texts: list[str] = pool.take(layout.ravel()).tolist()
         return texts
 
@@ -251,8 +281,10 @@ class ResultWriter:
         order = np.argsort(-np.abs(parts.contributions), axis=1, kind="stable")
         risk_score = np.rint(100 * parts.probability).astype(np.int64)
         day_rows, days = _factorized(parts.as_of.view(np.int64))
-        day_texts = np.datetime_as_string(days.astype("datetime64[D]"), unit="D").tolist()
-        rule_codes, rules = pd.factorize(parts.rule_applied)  # None is -1
+        # Most rows have no rule: only the others are factorised.
+        ruled = np.flatnonzero(parts.rule_applied != None)  # noqa: E711 (elementwise)
+        rule_codes = np.full(n, -1, dtype=np.int64)
+        rule_codes[ruled], rules = pd.factorize(parts.rule_applied[ruled])
         rule_texts = [json_text(r) for r in [None, *rules.tolist()]]
         scenario = json_text(parts.scenario)
         tails = [
@@ -283,14 +315,14 @@ class ResultWriter:
             *middle,
             pool.add(parts.assumptions) + rows,
             pool.one(f',"model":{self.model_ref},"policy":{{"version":{version},"as_of":"'),
-            pool.add(day_texts) + day_rows,
+            pool.add(day_texts(days)) + day_rows,
             pool.add(tails) + 2 * (rule_codes + 1) + parts.controlled,
         ]
         layout = np.empty((n, len(columns)), dtype=np.int64)
         for c, column in enumerate(columns):
             layout[:, c] = column
         layout[0, 0] = pool.one(heads[0][1:])
-        ordered = np.take_along_axis(cell_ids, order, axis=1)
+        ordered = cell_ids.ravel()[order + rows[:, None] * terms]  # each row's, in its order
         # A row's first cell goes without its comma: written once per distinct first cell.
         first_codes, firsts = _factorized(ordered[:, 0])
         ordered[:, 0] = pool.add([pool.texts[i][1:] for i in firsts.tolist()]) + first_codes

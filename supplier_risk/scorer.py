@@ -50,6 +50,7 @@ from supplier_risk.result_json import (
     ResultParts,
     ResultWriter,
     Shown,
+    day_texts,
     json_text,
     number_texts,
     shown_flags,
@@ -274,7 +275,7 @@ class Scorer:
         example[group] = np.arange(group.size)  # any slot of a group stands for it
         example_rows = rows[example]
         example_terms = order[raising][example]
-        as_of = np.datetime_as_string(scored.features.as_of[example_rows], unit="D").tolist()
+        as_of = day_texts(scored.features.as_of[example_rows].view(np.int64))
         words = [
             word(reason_text(names[k], self.reason_context(scored, r, day)))
             for r, k, day in zip(example_rows.tolist(), example_terms.tolist(), as_of, strict=True)

@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from supplier_risk.result_json import (
+    _factorized,
+    day_texts,
     json_text,
     number_texts,
     number_words,
@@ -111,3 +113,34 @@ def test_cells_written_once_per_name_equal_cells_written_per_row() -> None:
 def test_cells_of_a_name_whose_contribution_varies_are_written_per_row() -> None:
     column = np.array([0.25, 0.5])
     assert [c["contribution"] for c in _row_cells([0, 0], column)] == [0.25, 0.5]
+
+
+@given(st.lists(st.integers(-800_000, 2_900_000), max_size=30))
+def test_day_texts_write_every_day_as_numpy_does(days: list[int]) -> None:
+    # Days from year -222 to 9909: inside the table's years and outside, in one call or not.
+    array = np.array(days, dtype=np.int64)
+    expected = np.datetime_as_string(array.astype("datetime64[D]"), unit="D").tolist()
+    assert day_texts(array) == expected
+
+
+def test_day_texts_at_the_edges_of_the_table() -> None:
+    edges = np.array(["1989-12-31", "1990-01-01", "2099-12-31", "2100-01-01"], "datetime64[D]")
+    for day in edges:
+        array = np.array([day]).view(np.int64)
+        assert day_texts(array) == [str(day)]
+    assert day_texts(edges.view(np.int64)) == [str(d) for d in edges]
+
+
+@given(
+    st.lists(st.integers(-(2**62), 2**62), max_size=30)
+    | st.lists(st.integers(-5, 5000), max_size=30)
+    | st.lists(st.floats(allow_nan=False), max_size=30)
+)
+def test_factorized_codes_index_the_distinct_values(values: list[float]) -> None:
+    array = np.array(
+        values, dtype=np.float64 if any(isinstance(v, float) for v in values) else np.int64
+    )
+    codes, distinct = _factorized(array)
+    assert distinct.dtype == array.dtype
+    assert len(set(distinct.tolist())) == distinct.size
+    np.testing.assert_array_equal(distinct[codes], array)
