@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from service.errors import ApiError
 from service.metrics import Metrics
 from supplier_risk.errors import SupplierRiskError
+from supplier_risk.result_json import warm_day_texts
 from supplier_risk.scorer import Scorer, build_scorer
 from supplier_risk.settings import Settings
 from supplier_risk.single import SingleScorer
@@ -71,6 +72,7 @@ def load_serving(settings: Settings) -> Serving:
     scorer = build_scorer(path, settings.reference_dir, settings.scenarios_path)
     single = SingleScorer(scorer)
     single.warm()
+    warm_day_texts()
     return Serving(scorer, single, path, dt.datetime.now(dt.UTC))
 
 
