@@ -13,7 +13,6 @@ request id.
 from __future__ import annotations
 
 from starlette.datastructures import QueryParams
-from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope
 
 from service.errors import ApiError, BodyTooLargeError, error_json
@@ -32,27 +31,6 @@ PATHS = frozenset({PATH, BATCH_PATH})
 Headers = tuple[tuple[bytes, bytes], ...]
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """Return a request's whole body; 413 (BodyTooLargeError) once it grows past ``limit``.
-
-    Raises ClientDisconnect if the client leaves first.
-    """
-    chunks: list[bytes] = []
-    received = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        chunk: bytes = message.get("body", b"")
-        received += len(chunk)
-        if received > limit:
-            raise BodyTooLargeError(limit)
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
 class ScoreLane:
     """Serve POST /v1/score and POST /v1/score/batch."""
 
@@ -66,12 +44,12 @@ class ScoreLane:
 
     async def respond(
         self, scope: Scope, receive: Receive, content_type: str, limit: int
-    ) -> tuple[int, bytes, Headers]:
-        """Return one request's status, JSON body and extra headers.
+    ) -> tuple[int, bytes, Headers] | None:
+        """Return one request's status, JSON body and extra headers (None if the client left).
 
-        The caller has checked the method, the path (one of PATHS) and the API key, sends the
-        answer, and handles ClientDisconnect. A body that grows past ``limit`` bytes is
-        answered 413 without reading the rest.
+        The caller has checked the method, the path (one of PATHS) and the API key, and sends
+        the answer. A body that grows past ``limit`` bytes is answered 413 without reading the
+        rest.
         """
         state = scope["state"]
         try:
@@ -80,10 +58,24 @@ class ScoreLane:
                 raise ApiError(503, "not_ready", "no model is loaded yet; try again shortly")
             query = scope["query_string"]
             scenario = QueryParams(query).get("scenario") if query else None
+            chunks: list[bytes] = []
+            received = 0
+            more = True
+            while more:  # inline, not a helper coroutine: this runs on every request
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                chunk: bytes = message.get("body", b"")
+                received += len(chunk)
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+                chunks.append(chunk)
+                more = message.get("more_body", False)
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             if scope["path"] == BATCH_PATH:
                 payload = await batch_payload(
                     serving,
-                    lambda: read_body(receive, limit),
+                    body,
                     content_type,
                     scenario,
                     self.settings,
@@ -94,7 +86,7 @@ class ScoreLane:
             else:
                 payload = score_payload(
                     serving,
-                    await read_body(receive, limit),
+                    body,
                     content_type,
                     scenario,
                     self.settings.current_date(),

@@ -3,10 +3,9 @@
 One pure ASGI middleware does all five, because every ASGI layer costs a few microseconds
 on each request and a single score takes only a few tens. It wraps the whole FastAPI app
 (see service.app.ServiceApp) and hands POST /v1/score and /v1/score/batch to the lane
-(service.fastlane). Its
-order matters: the request id comes first (every answer carries it), the API key is checked
-before a byte of the body is read, and the body is counted as it streams, so an oversized
-chunked body is cut off at the limit instead of being buffered.
+(service.fastlane). Its order matters: the request id comes first (every answer carries it),
+the API key is checked before a byte of the body is read, and the body is counted as it
+streams, so an oversized chunked body is cut off at the limit instead of being buffered.
 """
 
 from __future__ import annotations
@@ -190,10 +189,11 @@ class EdgeMiddleware:
             elif path in LANE_PATHS and self.lane is not None and scope["method"] == "POST":
                 content_type = "" if kind is None else kind.decode("latin-1")
                 answer = await self.lane.respond(scope, receive, content_type, self.max_body_bytes)
-                status, payload, headers = answer
-                start, body = _json_answer(status, payload, id_header, *headers)
-                await send(start)
-                await send(body)
+                if answer is not None:
+                    status, payload, headers = answer
+                    start, body = _json_answer(status, payload, id_header, *headers)
+                    await send(start)
+                    await send(body)
             else:
                 limit = self.max_csv_bytes if path == CSV_PATH else self.max_body_bytes
                 await self.app(scope, self._limited(receive, limit), send_with_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -175,9 +175,10 @@ async def score_batch(request: Request, scenario: ScenarioQuery = None) -> Respo
     # EdgeMiddleware answers this route itself (service.fastlane), with the same function;
     # this declaration documents it and serves it wherever the middleware is not installed.
     state = request.app.state
+    serving = await get_serving(request)
     payload = await batch_payload(
-        await get_serving(request),
-        request.body,
+        serving,
+        await request.body(),
         request.headers.get("content-type", ""),
         scenario,
         state.settings,
@@ -190,7 +191,7 @@ async def score_batch(request: Request, scenario: ScenarioQuery = None) -> Respo
 
 async def batch_payload(
     serving: Serving,
-    read_body: Callable[[], Awaitable[bytes]],
+    body: bytes,
     content_type: str,
     scenario: str | None,
     settings: Settings,
@@ -198,10 +199,9 @@ async def batch_payload(
     metrics: Metrics,
     state: dict[str, Any],
 ) -> bytes:
-    """Validate, score and write a batch request (its body read by ``read_body``) as JSON."""
+    """Validate, score and write a batch request's body; return the results as JSON bytes."""
     require_json(content_type)
     _check_scenario(serving, scenario)
-    body = await read_body()
     today, max_items = settings.current_date(), settings.max_batch_items
     # CPU work of more than a few milliseconds runs off the event loop, so that /healthz stays
     # prompt: a large body, many suppliers, or rows whose errors must be worded.
