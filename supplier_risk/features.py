@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
@@ -391,16 +392,32 @@ def _day_tables(reference: Reference, days: list[dt.date], destination: str | No
 _Cell = TypeVar("_Cell", np.bool_, np.object_)
 
 
+class _Destinations:
+    """A batch's destination countries, coded once for the membership tests of every rule."""
+
+    def __init__(self, destination: ObjArray) -> None:
+        codes, names = pd.factorize(destination)  # None: -1
+        self._codes = codes
+        self._index = {name: i for i, name in enumerate(names.tolist())}
+        self.missing: NDArray[np.bool_] = codes == -1
+
+    def among(self, countries: Iterable[str]) -> NDArray[np.bool_]:
+        """Return, per row, whether the destination is one of ``countries``."""
+        table = np.zeros(len(self._index) + 1, dtype=bool)  # the last for None (code -1)
+        table[[self._index[c] for c in countries if c in self._index]] = True
+        return table[self._codes]
+
+
 def _per_row(
     general: NDArray[_Cell],
     targeted: dict[str, NDArray[_Cell]],
-    destination: ObjArray,
+    destination: _Destinations,
     index: tuple[IntArray, ...],
 ) -> NDArray[_Cell]:
     """Look a day-indexed table up per row, using a country's own table for its buyers."""
     out = general[index]
     for country, table in targeted.items():
-        rows = destination == country
+        rows = destination.among((country,))
         if rows.any():
             out[rows] = table[tuple(i[rows] for i in index)]
     return out
@@ -555,7 +572,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     as_of_missing = np.isnat(columns.as_of)
     as_of = np.where(as_of_missing, np.datetime64(today, "D"), columns.as_of)
     day_list, day_index = _span_days(as_of, reference)
-    destination = columns.destination_country
+    destination = _Destinations(columns.destination_country)
     targeted_countries = sorted(reference.policy.targeted_destinations())
 
     origin_cn = columns.origin_country == "CN"
@@ -576,7 +593,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     )
     policy_note = general.notes[day_index, columns.material]
     # A sale from China to a buyer in China is no export: no list, rule or note reaches it.
-    domestic = origin_cn & (destination == "CN")
+    domestic = origin_cn & destination.among(("CN",))
     if domestic.any():
         controlled = controlled & ~domestic
         policy_note[domestic] = DOMESTIC_NOTE
@@ -588,7 +605,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
     destination_unknown_rule = np.full(n, None, dtype=object)
     magnet_of = np.array([m.magnet for m in reference.materials.values()], dtype=bool)
     is_magnet = magnet_of[columns.material]
-    destination_missing = np.array([d is None for d in destination], dtype=bool)
+    destination_missing = destination.missing
     # A controlled material shipped from China needs a licence whatever the record says: a
     # list coming into force (or a scenario) turns a stale 'not_required' into 'individual'.
     stale = controlled & origin_cn & (licence == LICENCE_NOT_REQUIRED)
@@ -632,9 +649,7 @@ def derive_features(columns: RecordColumns, reference: Reference, today: dt.date
         elif rule.kind == "destination_end_use_denial":
             end_use_hit = _one_of(END_USES, rule.end_uses)[columns.end_use]
             everywhere = not rule.destination_countries
-            destination_hit = everywhere | np.isin(
-                destination, np.array(rule.destination_countries, dtype=object)
-            )
+            destination_hit = everywhere | destination.among(rule.destination_countries)
             # The ban is on licensed exports: it bites where a Chinese licence is needed.
             licensed = controlled & (licence != LICENCE_NOT_REQUIRED) & (licence < LICENCE_DENIED)
             would = end_use_hit & destination_hit & licensed

@@ -88,6 +88,20 @@ def number_texts(values: FloatArray | list[Any]) -> list[str]:
     return orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
 
 
+_FEW_ENOUGH = 64
+"""Up to this many numbers are formatted as they come; more are formatted once per value."""
+
+
+def entry_texts(values: FloatArray) -> list[str]:
+    """Return number_texts of numbers taken from a small table (few distinct among many)."""
+    if values.size <= _FEW_ENOUGH:
+        return number_texts(values)
+    # Told apart by their bits, so that 0.0 and -0.0 keep texts of their own.
+    codes, distinct = _factorized(values.view(np.int64))
+    texts = np.array(number_texts(distinct.view(np.float64)), dtype=object)
+    return list(texts[codes].tolist())
+
+
 def string_texts(values: list[str], before: str = "", after: str = "") -> list[str]:
     """Return each string as JSON text (between ``before`` and ``after``), escaped only if need be.
 
@@ -210,7 +224,7 @@ def term_cells(prefix: str, shown: Shown, column: FloatArray) -> tuple[list[str]
     first[codes[::-1]] = np.arange(n - 1, -1, -1)  # each value's first row
     texts = shown.texts
     if np.array_equal(column, column[first][codes]):
-        once = number_texts(column[first])
+        once = entry_texts(column[first])
         cells = [f'{prefix}{t},"contribution":{c}}}' for t, c in zip(texts, once, strict=True)]
         return cells, codes
     per_row = number_texts(column)

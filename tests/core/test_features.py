@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from supplier_risk.features import (
@@ -541,3 +542,23 @@ def test_every_day_of_a_policy_span_has_the_answers_of_the_day_it_is_derived_on(
                         buyer,
                         field,
                     )
+
+
+@pytest.mark.parametrize("absent", [float("nan"), pd.NA])
+def test_a_destination_read_as_missing_from_a_csv_derives_as_a_record_without_one(
+    reference: Reference, make_record: Make, absent: object
+) -> None:
+    # The CSV path hands a blank destination_country over as NaN, not None: the rules and the
+    # notes for a buyer not named must reach it all the same (they did not before 2026-11-28).
+    records = [
+        make_record(**DEFENSE_FROM_CHINA, destination_country=None, as_of=day)
+        for day in ("2025-10-07", "2025-12-01", "2026-01-10", "2026-11-20")
+    ] + [make_record(destination_country=None, origin_country="MY", china_share=0.5)]
+    columns = columns_from_records(records, reference)
+    blank = columns.replace(destination_country=np.full(len(records), absent, dtype=object))
+    expected = derive_features(columns, reference, TODAY)
+    found = derive_features(blank, reference, TODAY)
+    assert expected.destination_unknown_rule.tolist()[:4] != [None] * 4  # the case in question
+    for name in Features.__dataclass_fields__:
+        want, got = getattr(expected, name), getattr(found, name)
+        assert got.tolist() == want.tolist(), name

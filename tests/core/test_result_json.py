@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from supplier_risk.result_json import (
     _factorized,
     day_texts,
+    entry_texts,
     json_text,
     number_texts,
     number_words,
@@ -144,3 +145,15 @@ def test_factorized_codes_index_the_distinct_values(values: list[float]) -> None
     assert distinct.dtype == array.dtype
     assert len(set(distinct.tolist())) == distinct.size
     np.testing.assert_array_equal(distinct[codes], array)
+
+
+@given(st.lists(st.sampled_from([0.0, -0.0, 0.25, -1.5, 1e-300, 2.5e16]), max_size=200))
+def test_entry_texts_are_number_texts(values: list[float]) -> None:
+    # Few distinct values among many, as a term's contributions are; -0.0 keeps its sign.
+    array = np.array(values, dtype=np.float64)
+    assert entry_texts(array) == number_texts(array)
+
+
+def test_entry_texts_of_many_values_keep_the_sign_of_zero() -> None:
+    array = np.array([0.0, -0.0, 0.25, -1.5] * 50)
+    assert entry_texts(array) == ["0.0", "-0.0", "0.25", "-1.5"] * 50
