@@ -10,9 +10,9 @@ in REASON_KEYS.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
+from supplier_risk.factorize import factorized, whole_or_as_is
 from supplier_risk.features import FEATURE_NAMES, Features, RecordColumns
 
 IntArray = NDArray[np.int64]
@@ -48,16 +48,14 @@ _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
 def factor_codes(values: NDArray[np.generic]) -> IntArray:
-    """Return a code per value, equal values equal codes (a hash factorisation, no sort)."""
-    codes, _ = pd.factorize(values)
-    return np.asarray(codes, dtype=np.int64)
+    """Return a code per value from 0, equal values equal codes (None and NaN one code too)."""
+    codes, _ = factorized(whole_or_as_is(values))
+    return codes
 
 
 def context_codes(columns: RecordColumns, features: Features) -> dict[str, IntArray]:
     """Return, per context fact, an integer code per row (equal codes, equal facts)."""
     matrix = features.matrix
-    rule = features.rule_applied
-    rule_text = np.where(rule == None, "", rule).astype(str)  # noqa: E711 (elementwise)
     return {
         "material": np.asarray(columns.material, dtype=np.int64),
         "controlled": factor_codes(matrix[:, _COL["controlled"]]),
@@ -68,7 +66,7 @@ def context_codes(columns: RecordColumns, features: Features) -> dict[str, IntAr
         "alternates": factor_codes(matrix[:, _COL["alternate_suppliers"]]),
         "supplier_type": factor_codes(matrix[:, _COL["supplier_type"]]),
         "china_share": factor_codes(matrix[:, _COL["china_share"]]),
-        "rule_applied": factor_codes(rule_text),
+        "rule_applied": factor_codes(features.rule_applied),
     }
 
 

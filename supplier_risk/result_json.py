@@ -21,6 +21,7 @@ import orjson
 import pandas as pd
 from numpy.typing import NDArray
 
+from supplier_risk.factorize import factorized
 from supplier_risk.scoring import LoadedModel
 
 FloatArray = NDArray[np.float64]
@@ -97,7 +98,7 @@ def entry_texts(values: FloatArray) -> list[str]:
     if values.size <= _FEW_ENOUGH:
         return number_texts(values)
     # Told apart by their bits, so that 0.0 and -0.0 keep texts of their own.
-    codes, distinct = _factorized(values.view(np.int64))
+    codes, distinct = factorized(values.view(np.int64))
     texts = np.array(number_texts(distinct.view(np.float64)), dtype=object)
     return list(texts[codes].tolist())
 
@@ -115,20 +116,6 @@ def string_texts(values: list[str], before: str = "", after: str = "") -> list[s
         return [f'{before}"{v}"{after}' for v in values]
     escaped = {v: json_text(v) for v in set(values)}
     return [f"{before}{escaped[v]}{after}" for v in values]
-
-
-def _factorized(values: NDArray[Any]) -> tuple[IntArray, NDArray[Any]]:
-    """Return each value's code and the distinct values (codes index them)."""
-    if values.dtype.kind in "iu" and values.size:
-        low, high = int(values.min()), int(values.max())
-        if high - low <= 4 * values.size + 4096:  # few possible values: counted, not hashed
-            shifted = values.astype(np.int64) - low
-            present = np.flatnonzero(np.bincount(shifted))
-            place = np.empty(int(present[-1]) + 1, dtype=np.int64)
-            place[present] = np.arange(present.size)
-            return place[shifted], (present + low).astype(values.dtype)
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return codes.astype(np.int64, copy=False), np.asarray(uniques)
 
 
 _DAY_TABLE_YEARS = (1990, 2100)
@@ -190,7 +177,7 @@ def number_words(values: NDArray[Any], texts: list[str]) -> list[str]:
 
 def shown_numbers(values: NDArray[Any]) -> Shown:
     """Return numbers (or counts) as shown: JSON numbers, and ``str``'s words for pairs."""
-    row_codes, distinct = _factorized(values)
+    row_codes, distinct = factorized(values)
     texts = number_texts(distinct)
     # Digits, '.', 'e', '-', 'inf' and 'nan': nothing JSON escapes.
     return Shown(row_codes, texts, number_words(distinct, texts), plain=True)
@@ -203,7 +190,7 @@ def shown_pair(first: Shown, second: Shown) -> Shown:
     if len(first.words) * width <= keys.size:  # few pairs: write each, used or not
         words = [f"{a}, {b}" for a in first.words for b in second.words]
         return Shown(keys, string_texts(words), [])
-    row_codes, used = _factorized(keys)
+    row_codes, used = factorized(keys)
     a, b = np.divmod(used, width)
     pairs = zip(a.tolist(), b.tolist(), strict=True)
     firsts, seconds = first.words, second.words
@@ -299,7 +286,7 @@ class ResultWriter:
             cell_ids[:, t] = pool.add(cells) + ids
         order = np.argsort(-np.abs(parts.contributions), axis=1, kind="stable")
         risk_score = np.rint(100 * parts.probability).astype(np.int64)
-        day_rows, days = _factorized(parts.as_of.view(np.int64))
+        day_rows, days = factorized(parts.as_of.view(np.int64))
         # Most rows have no rule: only the others are factorised.
         ruled = np.flatnonzero(parts.rule_applied != None)  # noqa: E711 (elementwise)
         rule_codes = np.full(n, -1, dtype=np.int64)
@@ -343,7 +330,7 @@ class ResultWriter:
         layout[0, 0] = pool.one(heads[0][1:])
         ordered = cell_ids.ravel()[order + rows[:, None] * terms]  # each row's, in its order
         # A row's first cell goes without its comma: written once per distinct first cell.
-        first_codes, firsts = _factorized(ordered[:, 0])
+        first_codes, firsts = factorized(ordered[:, 0])
         ordered[:, 0] = pool.add([pool.texts[i][1:] for i in firsts.tolist()]) + first_codes
         layout[:, 3 : 3 + terms] = ordered
         pieces = pool.pieces(layout)

@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from supplier_risk.result_json import (
-    _factorized,
     day_texts,
     entry_texts,
     json_text,
@@ -130,21 +129,6 @@ def test_day_texts_at_the_edges_of_the_table() -> None:
         array = np.array([day]).view(np.int64)
         assert day_texts(array) == [str(day)]
     assert day_texts(edges.view(np.int64)) == [str(d) for d in edges]
-
-
-@given(
-    st.lists(st.integers(-(2**62), 2**62), max_size=30)
-    | st.lists(st.integers(-5, 5000), max_size=30)
-    | st.lists(st.floats(allow_nan=False), max_size=30)
-)
-def test_factorized_codes_index_the_distinct_values(values: list[float]) -> None:
-    array = np.array(
-        values, dtype=np.float64 if any(isinstance(v, float) for v in values) else np.int64
-    )
-    codes, distinct = _factorized(array)
-    assert distinct.dtype == array.dtype
-    assert len(set(distinct.tolist())) == distinct.size
-    np.testing.assert_array_equal(distinct[codes], array)
 
 
 @given(st.lists(st.sampled_from([0.0, -0.0, 0.25, -1.5, 1e-300, 2.5e16]), max_size=200))
