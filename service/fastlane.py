@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope
 
 from service.errors import ApiError, BodyTooLargeError, error_json
 from service.metrics import Metrics
-from service.routes.scoring import batch_payload, score_payload
+from service.routes.scoring import batch_payload, check_batch_request, score_payload
 from service.state import ModelHolder
 from service.threads import ThreadWork
 from supplier_risk.settings import Settings
@@ -58,6 +58,9 @@ class ScoreLane:
                 raise ApiError(503, "not_ready", "no model is loaded yet; try again shortly")
             query = scope["query_string"]
             scenario = QueryParams(query).get("scenario") if query else None
+            batch = scope["path"] == BATCH_PATH
+            if batch:  # refused before the body is read, as the declared route does
+                check_batch_request(serving, content_type, scenario)
             chunks: list[bytes] = []
             received = 0
             more = True
@@ -72,11 +75,10 @@ class ScoreLane:
                 chunks.append(chunk)
                 more = message.get("more_body", False)
             body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            if scope["path"] == BATCH_PATH:
+            if batch:
                 payload = await batch_payload(
                     serving,
                     body,
-                    content_type,
                     scenario,
                     self.settings,
                     self.work,

@@ -182,7 +182,7 @@ class CanonicalReader:
     bounds, the served materials and the known countries: codes are literals, dates are dates.
     What an ERP sends is nearly always canonical (known codes, upper-case countries, numbers as
     JSON numbers, dates as YYYY-MM-DD). Anything else (one odd or invalid row, an unknown field)
-    makes :meth:`read` return None: the long way (:func:`code_items`) reads it and words errors.
+    makes :meth:`decode` return None: the long way (:func:`code_items`) reads it and words errors.
     The records hold no container, so the garbage collector need not track them (``gc=False``).
     """
 

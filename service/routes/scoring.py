@@ -176,10 +176,10 @@ async def score_batch(request: Request, scenario: ScenarioQuery = None) -> Respo
     # this declaration documents it and serves it wherever the middleware is not installed.
     state = request.app.state
     serving = await get_serving(request)
+    check_batch_request(serving, request.headers.get("content-type", ""), scenario)
     payload = await batch_payload(
         serving,
         await request.body(),
-        request.headers.get("content-type", ""),
         scenario,
         state.settings,
         state.work,
@@ -189,19 +189,22 @@ async def score_batch(request: Request, scenario: ScenarioQuery = None) -> Respo
     return _json(payload)
 
 
+def check_batch_request(serving: Serving, content_type: str, scenario: str | None) -> None:
+    """Refuse a batch request before its body is read: 415 unless JSON, 422 for a scenario."""
+    require_json(content_type)
+    _check_scenario(serving, scenario)
+
+
 async def batch_payload(
     serving: Serving,
     body: bytes,
-    content_type: str,
     scenario: str | None,
     settings: Settings,
     work: ThreadWork,
     metrics: Metrics,
     state: dict[str, Any],
 ) -> bytes:
-    """Validate, score and write a batch request's body; return the results as JSON bytes."""
-    require_json(content_type)
-    _check_scenario(serving, scenario)
+    """Validate, score and write a batch request's body (checked by check_batch_request)."""
     today, max_items = settings.current_date(), settings.max_batch_items
     # CPU work of more than a few milliseconds runs off the event loop, so that /healthz stays
     # prompt: a large body, many suppliers, or rows whose errors must be worded.

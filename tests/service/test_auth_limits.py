@@ -149,6 +149,40 @@ def test_chunked_body_over_limit_is_413_without_reading_the_rest(
     assert b"larger than the limit of 2048 bytes" in sent[1]["body"]
 
 
+@pytest.mark.parametrize("lane", [True, False])
+@pytest.mark.parametrize(
+    ("query", "kind", "status"),
+    [(b"", b"text/plain", 415), (b"scenario=nope", b"application/json", 422)],
+)
+def test_a_batch_refused_by_its_headers_is_answered_before_its_body_is_read(
+    small: Settings, lane: bool, query: bytes, kind: bytes, status: int
+) -> None:
+    app = create_app(small)
+    if not lane:  # the declared route, as served where the edge has no lane
+        assert app.edge is not None
+        app.edge.lane = None
+    reads = 0
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": b" " * 1000, "more_body": reads < 1000}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            scope = http_scope("/v1/score/batch", [(b"content-type", kind)])  # chunked
+            scope["query_string"] = query
+            await app(scope, receive, send)
+
+    asyncio.run(run())
+    assert sent[0]["status"] == status  # not 413: the body, over the limit, was never read
+    assert reads == 0
+
+
 @pytest.mark.parametrize("path", ["/v1/score", "/v1/score/batch", "/v1/score/csv"])
 def test_a_caller_leaving_mid_body_is_no_error(
     settings: Settings, path: str, caplog: pytest.LogCaptureFixture
