@@ -56,11 +56,11 @@ more than this many suppliers, all canonical; any other body goes to the worker 
 
 The hop costs about 0.5 ms of CPU per batch (measured: a 1,000-supplier batch took 7.0 ms of
 server CPU on the loop, 7.5 ms through the thread), a tenth of a small batch's work. A batch on
-the loop holds it for at most about 8 ms without explanations (16 ms with); in a thread, a
+the loop holds it for at most about 6 ms without explanations (12 ms with); in a thread, a
 request arriving meanwhile would still wait up to 5 ms for the GIL (Python's switch interval).
-Reading a canonical body on the loop costs about 1.5 us a supplier; wording a bad row's errors
+Reading a canonical body on the loop costs about 1 us a supplier; wording a bad row's errors
 costs tens of microseconds, and 10,000 bad rows fit in a small body: those go to the thread
-(found by a review: 0.6 s on the loop). Larger batches, up to 10,000 suppliers (about 110 ms),
+(found by a review: 0.6 s on the loop). Larger batches, up to 10,000 suppliers (about 80 ms),
 and CSV files (seconds) stay off the loop, so /healthz answers meanwhile.
 """
 
