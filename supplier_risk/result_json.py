@@ -328,11 +328,12 @@ class ResultWriter:
         for c, column in enumerate(columns):
             layout[:, c] = column
         layout[0, 0] = pool.one(heads[0][1:])
-        ordered = cell_ids.ravel()[order + rows[:, None] * terms]  # each row's, in its order
-        # A row's first cell goes without its comma: written once per distinct first cell.
-        first_codes, firsts = factorized(ordered[:, 0])
-        ordered[:, 0] = pool.add([pool.texts[i][1:] for i in firsts.tolist()]) + first_codes
-        layout[:, 3 : 3 + terms] = ordered
+        if terms:  # a model of its intercept alone has no cells
+            ordered = cell_ids.ravel()[order + rows[:, None] * terms]  # each row's, in its order
+            # A row's first cell goes without its comma: written once per distinct first cell.
+            first_codes, firsts = factorized(ordered[:, 0])
+            ordered[:, 0] = pool.add([pool.texts[i][1:] for i in firsts.tolist()]) + first_codes
+            layout[:, 3 : 3 + terms] = ordered
         pieces = pool.pieces(layout)
         pieces.insert(0, before + "[")
         pieces.append("]" + after)

@@ -14,6 +14,7 @@ destination by the countries the table names. A test checks this path against
 from __future__ import annotations
 
 import datetime as dt
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -315,7 +316,8 @@ class SingleScorer:
         reasons: list[str] = []
         recourse: list[ResultDict] = []
         if explain:
-            if max(contributions) >= REASON_MIN_LOGIT:  # else no term is worth a reason
+            # else no term is worth a reason (a model of its intercept alone has none)
+            if max(contributions, default=-math.inf) >= REASON_MIN_LOGIT:
                 context = self.scorer.row_context(
                     row, inputs.material, inputs.end_use, as_of, outcome.rule_applied
                 )

@@ -168,3 +168,22 @@ def test_reason_slots_are_the_same_when_situation_codes_are_too_large_to_share_a
     again, texts = scorer.reason_slots(scored, 4)
     assert (again == raising).all()
     assert (texts == expected).all()
+
+
+def test_a_model_of_its_intercept_alone_scores_a_batch_as_one_record(
+    scorer: Scorer, make_record: Make
+) -> None:
+    # A file with no terms is valid: every supplier gets the base rate and no contribution.
+    from supplier_risk.model_file import ModelFile
+    from supplier_risk.scoring import LoadedModel
+    from supplier_risk.single import SingleScorer
+
+    data = scorer.model.file.model_dump(mode="json")
+    data["terms"] = []
+    bare = Scorer(LoadedModel(ModelFile.model_validate(data), source="test"), scorer.reference)
+    records = [make_record(), make_record(supplier_id="V-2", origin_country="MY")]
+    for explain in (True, False):
+        batch = bare.score_records(records, TODAY, explain=explain)
+        alone = [SingleScorer(bare).score(r, TODAY, explain=explain) for r in records]
+        assert batch == orjson.loads(orjson.dumps(alone))
+        assert [r["contributions"] for r in batch] == [[], []]
