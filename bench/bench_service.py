@@ -1,6 +1,6 @@
 """Benchmark the HTTP service against a bare FastAPI endpoint, side by side, with wrk.
 
-    .venv/bin/python bench/bench_service.py            # about 2 minutes
+    .venv/bin/python bench/bench_service.py            # about 4 minutes
     .venv/bin/python bench/bench_service.py --quick    # shorter runs
     .venv/bin/python bench/bench_service.py --only single  # POST /v1/score only, no batches
 
@@ -14,7 +14,8 @@ Prints: requests/s of a scored /v1/score with explanations, of the bare endpoint
 ratio (target >= 0.70); p50/p99 latency at one connection (targets 1 ms / 2 ms); the server
 time of a 1,000-supplier batch (from the service's own access log; target <= 20 ms) and its
 suppliers/s against single requests (target >= 20x; at two connections, so that the
-server's core is as busy as single requests keep it at 16), beside the HTTP floor: the bare app's
+server's core is as busy as single requests keep it at 16, in rounds each paired with a
+round of single requests), beside the HTTP floor: the bare app's
 POST /v1/score/batch reads the same body and answers a constant of as many bytes as ours.
 Needs wrk (apt-get install wrk).
 """
@@ -299,6 +300,10 @@ def main() -> None:
                 wrk(scripts["single"], ours_port, "/v1/score", 2, 4)
                 wrk(scripts["single"], bare_port, "/v1/score", 2, 4)
                 ours_rps, bare_rps, ours_cpu, bare_cpu = [], [], [], []
+                paired: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
+                    "batch": [],
+                    "batch_plain": [],
+                }
                 single = scripts["single"]
                 for _ in range(rounds):
                     bare_run = wrk(single, bare_port, "/v1/score", seconds, 16, pid=bare.pid)
@@ -345,14 +350,22 @@ def main() -> None:
                         pid=ours.pid,
                     )
                     plain_durations = batch_durations(log_path, mark)
-                    # Throughput with the server's core kept busy, as single requests' is at 16
-                    # connections: at one, it waits for each answer to be read and a body sent.
-                    busy = {
-                        name: wrk(
-                            scripts[name], ours_port, "/v1/score/batch", seconds, 2, pid=ours.pid
-                        )
-                        for name in ("batch", "batch_plain")
-                    }
+                    # Throughput with the server's core kept busy, as single requests keep it at
+                    # 16 connections (at one, it waits for each answer to be read and a body
+                    # sent); in rounds paired with single requests, so that each round's ratio
+                    # compares two runs a few seconds apart (the machine's speed drifts).
+                    for _ in range(rounds):
+                        for name in ("batch_plain", "batch"):
+                            one = wrk(single, ours_port, "/v1/score", seconds, 16, pid=ours.pid)
+                            many = wrk(
+                                scripts[name],
+                                ours_port,
+                                "/v1/score/batch",
+                                seconds,
+                                2,
+                                pid=ours.pid,
+                            )
+                            paired[name].append((one, many))
             finally:
                 for process in (ours, bare):
                     process.send_signal(signal.SIGTERM)
@@ -391,12 +404,10 @@ def main() -> None:
     if args.only is not None:
         return
     single_cpu = statistics.median(ours_cpu)
-    light_rps = statistics.median(run["rps"] for run in light)
-    for name, times, run, busy_run, floor in (
-        ("explain=true", durations, batch_run, busy["batch"], floors["batch"]),
-        ("explain=false", plain_durations, plain_run, busy["batch_plain"], floors["batch_plain"]),
+    for name, times, run, pairs, floor in (
+        ("explain=true", durations, batch_run, paired["batch"], floors["batch"]),
+        ("explain=false", plain_durations, plain_run, paired["batch_plain"], floors["batch_plain"]),
     ):
-        per_s = busy_run["rps"] * 1000
         print(f"POST /v1/score/batch, 1,000 suppliers, {name}:")
         print(
             f"  wrk -c1: server time (access log) median {statistics.median(times):.1f} ms, "
@@ -407,17 +418,21 @@ def main() -> None:
             f"  server CPU per batch {run['cpu_ms']:.1f} ms; the HTTP floor (bare app, same body "
             f"in, as many bytes out) {floor:.2f} ms"
         )
+        per_s = [many["rps"] * 1000 for _, many in pairs]
+        ratio = [s / one["rps"] for s, (one, _) in zip(per_s, pairs, strict=True)]
+        per_cpu = [one["cpu_ms"] * 1000 / many["cpu_ms"] for one, many in pairs]
         print(
-            f"  wrk -c2 (the server's core busy): {per_s:,.0f} suppliers/s = "
-            f"{per_s / single_rps:.1f}x single requests' {single_rps:,.0f}/s at 16 connections "
-            f"(target >= 20x); {per_s / light_rps:.1f}x their {light_rps:,.0f}/s at one connection"
+            f"  wrk -c2 (the server's core busy), {len(pairs)} rounds, each right after single "
+            f"requests at 16 connections: suppliers/s {', '.join(f'{s:,.0f}' for s in per_s)}"
         )
         print(
-            f"  per CPU second (wrk -c1 / -c2): {1000 / run['cpu_ms'] * 1000:,.0f} / "
-            f"{1000 / busy_run['cpu_ms'] * 1000:,.0f} suppliers in batches vs "
-            f"{1000 / single_cpu:,.0f} in single requests = "
-            f"{single_cpu * 1000 / run['cpu_ms']:.1f}x / "
-            f"{single_cpu * 1000 / busy_run['cpu_ms']:.1f}x"
+            f"    ratio to single requests' req/s per round {', '.join(f'{r:.1f}' for r in ratio)}"
+            f"; median {statistics.median(ratio):.1f}x (target >= 20x)"
+        )
+        print(
+            f"    per CPU second per round {', '.join(f'{r:.1f}' for r in per_cpu)}; median "
+            f"{statistics.median(per_cpu):.1f}x; at one connection "
+            f"{single_cpu * 1000 / run['cpu_ms']:.1f}x"
         )
 
 
