@@ -17,6 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
+from supplier_risk.factorize import factorized
 from supplier_risk.record import (
     END_USES,
     LICENCE_ORDER,
@@ -302,12 +303,8 @@ def _span_days(
 ) -> tuple[list[dt.date], IntArray]:
     """Return a day of each policy span the rows fall in, and each row's index into them."""
     edges = policy_boundaries(reference)
-    span = np.searchsorted(edges, as_of, side="right")
-    # The spans present, in order, and each row's place among them: counted, not sorted.
-    spans = np.flatnonzero(np.bincount(span, minlength=edges.size + 1))
-    place = np.empty(edges.size + 1, dtype=np.int64)
-    place[spans] = np.arange(spans.size)
-    row_span = place[span]
+    # The spans present and each row's place among them (a few codes: counted, not sorted).
+    row_span, spans = factorized(np.searchsorted(edges, as_of, side="right"))
     # A span's first day; before the first boundary, the day before it. With no boundary
     # there is one span, all time, and any row's day speaks for it.
     starts = (
