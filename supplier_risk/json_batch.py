@@ -186,11 +186,11 @@ class CanonicalReader:
     The records hold no container, so the garbage collector need not track them (``gc=False``).
     """
 
-    def __init__(self, reference: Reference, served: MaterialContext) -> None:
+    def __init__(self, reference: Reference) -> None:
         countries = _one_of(country_codes())
         fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [
             ("supplier_id", Annotated[str, msgspec.Meta(min_length=1, max_length=SUPPLIER_ID_MAX)]),
-            ("material", _one_of(served["materials"])),
+            ("material", _one_of(reference.materials)),
             ("origin_country", countries),
             ("licence_type", _one_of(LICENCE_ORDER)),
             ("end_use", _one_of(END_USES)),

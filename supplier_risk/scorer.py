@@ -103,7 +103,7 @@ class Scorer:
     @cached_property
     def batch_reader(self) -> CanonicalReader:
         """Reads a canonical JSON batch body in one pass, against the materials served here."""
-        return CanonicalReader(self.reference, self.record_context)
+        return CanonicalReader(self.reference)
 
     def reference_for(self, scenario: str | None) -> Reference:
         """Return the reference data a scenario implies (raises UnknownScenarioError)."""

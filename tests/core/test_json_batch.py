@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from supplier_risk.features import RecordColumns, columns_from_records
 from supplier_risk.json_batch import CanonicalReader, code_items
-from supplier_risk.record import SupplierRecord, material_context
+from supplier_risk.record import SupplierRecord
 from supplier_risk.reference import Reference
 from tests.conftest import record_data
 
@@ -131,7 +131,7 @@ def test_code_items_reads_negative_zero_as_zero(reference: Reference) -> None:
 
 def _fast(body: bytes, reference: Reference) -> tuple[RecordColumns, bool] | None:
     """Return what the one-pass decoder reads from a body, if it takes the body at all."""
-    reader = CanonicalReader(reference, material_context(reference.materials))
+    reader = CanonicalReader(reference)
     batch = reader.decode(body)
     if batch is None:
         return None
@@ -229,7 +229,7 @@ def test_a_body_that_is_not_utf8_goes_the_long_way_instead_of_raising(
     reference: Reference, bad: bytes
 ) -> None:
     # msgspec raises UnicodeDecodeError (not a MsgspecError) for such a string.
-    reader = CanonicalReader(reference, material_context(reference.materials))
+    reader = CanonicalReader(reference)
     body = json.dumps({"suppliers": [record_data(supplier_id="V-X")]}).encode()
     assert reader.decode(body.replace(b"V-X", b"V-" + bad)) is None
     assert reader.decode(body.replace(b'"material"', b'"mat' + bad + b'erial"')) is None
